@@ -1,0 +1,222 @@
+"""What every check shares: the per-input context and the measurement of a comparison."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from harness.calls import CallFailure, Caller, fmt_index
+from harness.errormodel import ErrorModel, eps_of
+from harness.oracle import Evaluator
+from harness.spec import Spec
+
+__all__ = ["Context", "Measurement", "block_sum", "measure"]
+
+F64 = NDArray[np.float64]
+Array = NDArray[Any]
+
+
+@dataclass
+class Context:
+    """Everything a check needs about one input of one spec in one dtype."""
+
+    spec: Spec
+    caller: Caller
+    evaluator: Evaluator
+    model: ErrorModel
+    Z: Array  # the input, in the dtype under test
+    A: Array  # forward(Z) in the dtype under test
+    x: F64  # Z upcast to float64 (exactly)
+    A64: F64  # the forward at x, evaluated in float64: the oracle's centre value
+    oracle_dtype: np.dtype[Any]
+    rng: np.random.Generator
+    strict: bool = False
+    layout: str = "C"
+    detail: bool = False  # also collect heat maps and step curves
+    max_jacobian_bytes: int = 2 << 30
+    directions: int = 2
+
+    @property
+    def dtype(self) -> np.dtype[Any]:
+        return self.Z.dtype
+
+    @property
+    def eps(self) -> float:
+        return eps_of(self.Z.dtype)
+
+    @property
+    def eps_o(self) -> float:
+        return eps_of(self.oracle_dtype)
+
+    @property
+    def c_out(self) -> float:
+        """Weight of the output-scale rounding term (0 in strict mode)."""
+        return 0.0 if self.strict else self.model.c_out
+
+    @property
+    def tiny(self) -> float:
+        return float(np.finfo(self.Z.dtype).tiny)
+
+    def floor(self, v_abs: F64) -> F64:
+        """Per input entry: the output-scale and underflow allowance for upstream ``|v|``.
+
+        ``eps * c_out * sum |v||A| + tiny * c_tiny * sum |v|``, sums over the entry's block.
+        """
+        s = self.spec.structure
+        return self.eps * self.c_out * block_sum(s, v_abs * np.abs(self.A64)) + (
+            self.tiny * self.model.c_tiny * block_sum(s, v_abs)
+        )
+
+    def cast(self, a: F64) -> Array:
+        """``a`` rounded to the dtype under test."""
+        return a.astype(self.dtype)
+
+    def random_signed(self) -> F64:
+        """A standard normal array of the input's shape, exactly representable in the dtype.
+
+        Probes are signed: with non-negative probes a softmax Jacobian, which annihilates the
+        all-ones direction, hides errors along it.
+        """
+        r = self.rng.standard_normal(self.Z.shape)
+        return np.asarray(self.cast(r), dtype=np.float64)
+
+
+@dataclass
+class Measurement:
+    """One check's verdict on one input."""
+
+    check: str
+    status: str  # "pass" | "fail" | "skip"
+    ratio: float = 0.0
+    abs_error: float = 0.0
+    rel_error: float = 0.0
+    ulps: float | None = None
+    comparisons: int = 0
+    message: str = ""
+    what: str = ""
+    expected: float = 0.0
+    got: float = 0.0
+    tolerance: float = 0.0
+    location: tuple[int, ...] | None = None
+    heatmap: dict[str, Any] | None = None
+    step_curve: dict[str, Any] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def skip(cls, check: str, why: str) -> Measurement:
+        return cls(check=check, status="skip", message=why)
+
+    @classmethod
+    def call_failure(cls, check: str, exc: CallFailure) -> Measurement:
+        return cls(
+            check=check,
+            status="fail",
+            ratio=float("inf"),
+            abs_error=float("inf"),
+            rel_error=float("inf"),
+            message=exc.message,
+            what=exc.kind,
+            expected=float("nan"),
+            got=float("nan"),
+        )
+
+    @property
+    def failed(self) -> bool:
+        return self.status == "fail"
+
+
+def block_sum(structure: str, M: F64) -> F64:
+    """For each entry, the sum of ``M`` over the entries its output block depends on."""
+    if structure == "elementwise":
+        return M
+    if structure == "columnwise" and M.ndim == 2:
+        return np.broadcast_to(M.sum(axis=0, keepdims=True), M.shape).copy()
+    return np.full(M.shape, float(M.sum()))
+
+
+def measure(
+    check: str,
+    got: Any,
+    expected: Any,
+    tol: Any,
+    dtype: np.dtype[Any],
+    describe: Callable[[tuple[int, ...]], str],
+    *,
+    err: Any = None,
+    location: Callable[[tuple[int, ...]], tuple[int, ...] | None] | None = None,
+) -> Measurement:
+    """Compare ``got`` with ``expected`` entry by entry under tolerance ``tol``.
+
+    ``err`` overrides ``|got - expected|`` (for interval tests). A non-finite ``got`` where
+    ``expected`` is finite fails outright: NaN is never equal to NaN here.
+    """
+    got = np.atleast_1d(np.asarray(got, dtype=np.float64))
+    expected = np.atleast_1d(np.asarray(expected, dtype=np.float64))
+    tol = np.broadcast_to(np.atleast_1d(np.asarray(tol, dtype=np.float64)), got.shape)
+    if err is None:
+        with np.errstate(invalid="ignore"):
+            err = np.abs(got - expected)
+    err = np.broadcast_to(np.atleast_1d(np.asarray(err, dtype=np.float64)), got.shape)
+    n = int(got.size)
+    if n == 0:
+        return Measurement(check=check, status="pass", comparisons=0)
+    bad_got = ~np.isfinite(got) & np.isfinite(expected)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(tol > 0, err / tol, np.where(err > 0, np.inf, 0.0))
+    ratio = np.where(bad_got | ~np.isfinite(err), np.inf, ratio)
+    # A NaN tolerance or oracle means the comparison could not be made: that is a failure too.
+    ratio = np.where(np.isnan(ratio), np.inf, ratio)
+    flat = int(np.argmax(ratio))
+    idx = tuple(int(i) for i in np.unravel_index(flat, got.shape))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rel = np.where(expected != 0, err / np.abs(expected), np.where(err > 0, np.inf, 0.0))
+        spacing = np.spacing(np.abs(expected).astype(dtype)).astype(np.float64)
+        ulps = np.where(spacing > 0, err / spacing, np.inf)
+    finite_err = err[np.isfinite(err)]
+    finite_rel = rel[np.isfinite(rel)]
+    worst_ratio = float(ratio[idx])
+    status = "fail" if worst_ratio > 1.0 else "pass"
+    message = ""
+    if bool(bad_got[idx]):
+        message = f"non-finite value {got[idx]} where the oracle is finite ({expected[idx]!r})"
+    elif status == "fail":
+        message = f"error {float(err[idx]):.3g} is {worst_ratio:.3g} x the tolerance"
+    return Measurement(
+        check=check,
+        status=status,
+        ratio=worst_ratio,
+        abs_error=float(np.max(finite_err)) if finite_err.size else float("inf"),
+        rel_error=float(np.max(finite_rel)) if finite_rel.size else float("inf"),
+        ulps=float(np.max(ulps[np.isfinite(ulps)])) if np.isfinite(ulps).any() else None,
+        comparisons=n,
+        message=message,
+        what=describe(idx),
+        expected=float(expected[idx]),
+        got=float(got[idx]),
+        tolerance=float(tol[idx]),
+        location=location(idx) if location is not None else idx,
+    )
+
+
+def worst_of(check: str, parts: list[Measurement]) -> Measurement:
+    """Merge several measurements of one check: worst ratio wins, counts add up."""
+    live = [p for p in parts if p.status != "skip"]
+    if not live:
+        return parts[0] if parts else Measurement.skip(check, "nothing to compare")
+    worst = max(live, key=lambda p: p.ratio)
+    merged = Measurement(**{**worst.__dict__})
+    merged.check = check
+    merged.comparisons = sum(p.comparisons for p in live)
+    merged.abs_error = max(p.abs_error for p in live)
+    merged.rel_error = max(p.rel_error for p in live)
+    ulps = [p.ulps for p in live if p.ulps is not None]
+    merged.ulps = max(ulps) if ulps else None
+    return merged
+
+
+def where_str(idx: tuple[int, ...]) -> str:
+    return fmt_index(idx)

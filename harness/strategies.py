@@ -1,0 +1,170 @@
+"""Hypothesis strategies for the inputs a spec is verified on.
+
+Besides ordinary random inputs, the families generate the inputs where derivatives go wrong:
+values at and next to declared kinks (down to 1e-300 and negative zero), magnitudes spread
+log-uniformly from 1e-12 to the edge of the dtype's range, the saturation and overflow bands
+of the usual activations, subnormals, and for columnwise functions tied logits, one dominant
+logit and columns unlike each other. Every example is also handed over in one of three memory
+layouts. All values are drawn through hypothesis, so a failure shrinks to a small input.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+from numpy.typing import NDArray
+
+from harness.spec import Spec
+
+__all__ = ["FAMILIES", "LAYOUTS", "Example", "Sizes", "examples", "families_for"]
+
+LAYOUTS: tuple[str, ...] = ("C", "F", "strided")
+FAMILIES: tuple[str, ...] = (
+    "random",
+    "log-magnitude",
+    "saturation",
+    "subnormal",
+    "kinks",
+    "ties",
+    "dominant",
+)
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """Bounds of generated shapes (n rows = units, m columns = examples)."""
+
+    max_n: int = 6
+    max_m: int = 5
+
+
+@dataclass(frozen=True)
+class Example:
+    """One generated input: the array, the family it came from, its layout, a probe seed."""
+
+    Z: NDArray[Any]
+    family: str
+    layout: str
+    probe_seed: int
+
+    def __repr__(self) -> str:
+        # Shown by hypothesis when it reports a falsifying example: keep it replayable.
+        vals = np.array2string(self.Z, precision=17, separator=", ", threshold=10**6)
+        return (
+            f"Example(family={self.family!r}, layout={self.layout!r}, "
+            f"probe_seed={self.probe_seed}, Z=np.array({vals}, dtype=np.{self.Z.dtype}))"
+        )
+
+
+def _limit(spec: Spec, dtype: np.dtype[Any]) -> float:
+    """Largest |z| to generate: the spec's bound, or a quarter of the dtype's range."""
+    top = float(np.finfo(dtype).max) / 4.0
+    return min(top, spec.max_abs_input) if spec.max_abs_input is not None else top
+
+
+def _exact(dtype: np.dtype[Any]) -> Any:
+    """Round a Python float to the dtype and back, so hypothesis accepts it as an element."""
+    t = dtype.type
+    return lambda x: float(t(x))
+
+
+def families_for(spec: Spec) -> tuple[str, ...]:
+    """The families that apply to a spec."""
+    fams = ["random", "log-magnitude", "saturation", "subnormal"]
+    if spec.kinks:
+        fams.append("kinks")
+    if spec.structure != "elementwise":
+        fams += ["ties", "dominant"]
+    return tuple(fams)
+
+
+def _elements(family: str, spec: Spec, dtype: np.dtype[Any]) -> st.SearchStrategy[float]:
+    limit = _limit(spec, dtype)
+    fi = np.finfo(dtype)
+    exact = _exact(dtype)
+    sign = st.sampled_from([1.0, -1.0])
+    bounded = min(limit, 8.0)
+    plain = st.floats(-bounded, bounded, allow_nan=False, width=64).map(exact)
+    if family == "random":
+        return plain
+    if family == "log-magnitude":
+        emax = math.log10(limit)
+        mags = st.floats(-12.0, emax, allow_nan=False).map(lambda e: 10.0**e)
+        return st.builds(lambda s, v: s * v, sign, mags).map(exact).filter(
+            lambda v: abs(v) <= limit
+        )
+    if family == "saturation":
+        centres = [c for c in (5.0, 7.5, 10.0, 17.0, 20.0, 30.0, 50.0, 88.0, 700.0, 710.0,
+                               745.0, 800.0, limit) if c <= limit]
+        jitter = st.floats(-1.0, 1.0, allow_nan=False)
+        sat = st.builds(
+            lambda s, c, j: s * min(limit, c * (1.0 + 0.01 * j)),
+            sign, st.sampled_from(centres), jitter,
+        ).map(exact)
+        return st.one_of(sat, plain)
+    if family == "subnormal":
+        tiny = float(fi.tiny)
+        smallest = float(fi.smallest_subnormal)
+        sub = st.floats(smallest, tiny, allow_nan=False, width=64).map(exact)
+        return st.one_of(st.builds(lambda s, v: s * v, sign, sub).map(exact), plain)
+    if family == "kinks":
+        tiny = float(fi.tiny)
+        offsets = [0.0, -0.0, 1e-300, tiny, float(fi.smallest_subnormal), float(fi.eps)] + [
+            10.0**-e for e in range(1, 13)
+        ]
+        near = st.builds(
+            lambda k, s, o: k + s * o,
+            st.sampled_from(list(spec.kinks)), sign, st.sampled_from(offsets),
+        ).map(exact)
+        at = st.sampled_from([float(k) for k in spec.kinks] + [-0.0 if 0.0 in spec.kinks
+                                                                else spec.kinks[0]])
+        return st.one_of(at, near, plain)
+    raise ValueError(f"no elementwise strategy for family {family!r}")
+
+
+@st.composite
+def _columns(draw: st.DrawFn, family: str, spec: Spec, dtype: np.dtype[Any],
+             shape: tuple[int, int]) -> NDArray[Any]:
+    """Columnwise adversaries: ties and a dominant logit, column by column."""
+    n, m = shape
+    exact = _exact(dtype)
+    limit = _limit(spec, dtype)
+    base = draw(hnp.arrays(dtype, shape, elements=_elements("random", spec, dtype)))
+    Z = np.array(base, dtype=np.float64)
+    for c in range(m):
+        kind = draw(st.sampled_from(["keep", "all-equal", "two-max", "dominant", "scaled"]))
+        if family == "ties" and kind in ("all-equal", "keep"):
+            Z[:, c] = exact(draw(st.floats(-limit, limit, allow_nan=False, width=64).map(exact)))
+        elif family == "ties" and n >= 2:
+            top = float(np.max(Z[:, c])) + 1.0
+            rows = draw(st.lists(st.integers(0, n - 1), min_size=2, max_size=n, unique=True))
+            Z[rows, c] = top
+        elif family == "dominant":
+            r = draw(st.integers(0, n - 1))
+            big = draw(st.sampled_from([30.0, 100.0, 1000.0, min(limit, 1e4)]))
+            Z[r, c] = exact(Z[r, c] + big)
+        elif kind == "scaled":
+            Z[:, c] = Z[:, c] * draw(st.sampled_from([1e-3, 10.0, 100.0]))
+    Z = np.clip(Z, -limit, limit)
+    return Z.astype(dtype)
+
+
+@st.composite
+def examples(draw: st.DrawFn, spec: Spec, dtype: Any, sizes: Sizes = Sizes()) -> Example:
+    """A strategy of :class:`Example` for ``spec`` in ``dtype``."""
+    dt = np.dtype(dtype)
+    family = draw(st.sampled_from(families_for(spec)))
+    n = draw(st.integers(spec.min_rows, max(spec.min_rows, sizes.max_n)))
+    m = draw(st.integers(1, sizes.max_m))
+    if family in ("ties", "dominant"):
+        Z = draw(_columns(family, spec, dt, (n, m)))
+    else:
+        Z = draw(hnp.arrays(dt, (n, m), elements=_elements(family, spec, dt)))
+    layout = draw(st.sampled_from(LAYOUTS))
+    seed = draw(st.integers(0, 2**32 - 1))
+    return Example(Z=np.ascontiguousarray(Z), family=family, layout=layout, probe_seed=seed)

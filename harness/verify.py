@@ -1,0 +1,514 @@
+"""``verify`` (hypothesis-generated inputs) and ``verify_at`` (one given input)."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from hypothesis import HealthCheck, Phase, Verbosity, given, settings
+from hypothesis import seed as hyp_seed
+from hypothesis.database import DirectoryBasedExampleDatabase, ExampleDatabase
+from hypothesis.errors import Flaky, HypothesisException
+from numpy.typing import NDArray
+
+from harness.calls import CallFailure, Caller, Counts
+from harness.checks import CHECK_NAMES, CHECKS, Context, Measurement
+from harness.errormodel import DEFAULT_MODEL, ErrorModel
+from harness.errors import JacobianTooLargeError, UsageError
+from harness.oracle import Evaluator
+from harness.profiles import get_profile
+from harness.registry import REGISTRY
+from harness.results import HIST_EDGES, CheckResult, InputRecord, RunResult, Worst
+from harness.spec import Spec
+from harness.strategies import Example, examples
+
+__all__ = ["assert_verified", "run_checks", "verify", "verify_at"]
+
+DEFAULT_SEED = 20261128
+DEFAULT_TIMEOUT = 60.0
+
+
+def _resolve(spec: Spec | str) -> Spec:
+    if isinstance(spec, Spec):
+        return spec
+    if isinstance(spec, str):
+        return REGISTRY.get(spec)
+    raise UsageError(f"Expected a Spec or a registered spec name; got {type(spec).__name__}.")
+
+
+def _dtype(spec: Spec, dtype: Any) -> np.dtype[Any]:
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        raise UsageError(f"dtype {dtype!r} is not a numpy dtype.") from None
+    if dt.name not in spec.dtypes:
+        raise UsageError(
+            f"Spec {spec.name!r} supports dtypes {', '.join(spec.dtypes)}; got {dt.name}. "
+            f"Add it to the spec's `dtypes` if the function supports it."
+        )
+    return dt
+
+
+def _module_flag(spec: Spec) -> str:
+    mod = getattr(spec.forward, "__module__", None) or ""
+    if not mod or mod == "specs" or mod.startswith("specs.") or mod == "__main__":
+        return ""
+    return f" --module {mod}"
+
+
+def run_checks(
+    spec: Spec,
+    Z: NDArray[Any],
+    *,
+    layout: str = "C",
+    probe_seed: int = 0,
+    strict: bool = False,
+    model: ErrorModel = DEFAULT_MODEL,
+    timeout: float | None = DEFAULT_TIMEOUT,
+    detail: bool = False,
+    directions: int = 2,
+    max_jacobian_bytes: int = 2 << 30,
+    jacobian: str = "auto",
+    counts: Counts | None = None,
+) -> list[Measurement]:
+    """Run every check on one input; the building block of ``verify`` and ``verify_at``."""
+    caller = Caller(spec, Z.dtype, timeout)
+    if counts is not None:
+        caller.counts = counts
+    caller.layout = layout
+    evaluator = Evaluator(caller, spec.structure)
+    x = Z.astype(np.float64)
+    try:
+        A = caller.forward(Z)
+        if Z.dtype == np.float64:
+            A64, oracle_dtype = A.astype(np.float64), np.dtype(np.float64)
+        else:
+            raw = caller.forward(x, oracle=True)
+            A64, oracle_dtype = raw.astype(np.float64), raw.dtype
+    except CallFailure as exc:
+        return [Measurement.call_failure(name, exc) for name in CHECK_NAMES]
+    ctx = Context(
+        spec=spec,
+        caller=caller,
+        evaluator=evaluator,
+        model=model,
+        Z=Z,
+        A=A,
+        x=x,
+        A64=A64,
+        oracle_dtype=oracle_dtype,
+        rng=np.random.default_rng(probe_seed),
+        strict=strict,
+        layout=layout,
+        detail=detail,
+        directions=directions,
+        max_jacobian_bytes=max_jacobian_bytes,
+    )
+    out = []
+    for name, fn in CHECKS:
+        try:
+            out.append(fn(ctx))
+        except JacobianTooLargeError as exc:
+            if jacobian == "always":
+                raise
+            out.append(Measurement.skip(name, f"{exc}; verified by directional checks only"))
+    return out
+
+
+def _validate_input(spec: Spec, Z: Any) -> NDArray[Any]:
+    if not isinstance(Z, np.ndarray):
+        raise UsageError(f"Z must be a numpy array of shape (n, m); got {type(Z).__name__}.")
+    if Z.ndim != 2:
+        raise UsageError(
+            f"Z must have shape (n, m): n units by m examples, one example per column; "
+            f"got {Z.ndim} dimension(s), shape {Z.shape}. Reshape a single example with "
+            f"z.reshape(-1, 1)."
+        )
+    if Z.size == 0:
+        raise UsageError(f"Z is empty (shape {Z.shape}); give at least one unit and example.")
+    if Z.dtype.name not in spec.dtypes:
+        raise UsageError(
+            f"Z has dtype {Z.dtype}; spec {spec.name!r} supports {', '.join(spec.dtypes)}."
+        )
+    if not np.isfinite(Z).all():
+        raise UsageError("Z contains NaN or infinity; the checks need a finite input.")
+    if Z.shape[0] < spec.min_rows:
+        raise UsageError(f"Spec {spec.name!r} needs at least {spec.min_rows} row(s).")
+    return Z
+
+
+@dataclass
+class _Aggregate:
+    """Per-check accumulation over the examples of a ``verify`` run."""
+
+    worst: dict[str, tuple[Measurement, Example]] = field(default_factory=dict)
+    last_failure: dict[str, tuple[Measurement, Example]] = field(default_factory=dict)
+    hist: dict[str, list[int]] = field(default_factory=dict)
+    maxima: dict[str, list[float]] = field(default_factory=dict)
+    ulps: dict[str, float] = field(default_factory=dict)
+    comparisons: Counter[str] = field(default_factory=Counter)
+    ran: Counter[str] = field(default_factory=Counter)
+    families: Counter[str] = field(default_factory=Counter)
+    examples: int = 0
+
+    def add(self, ex: Example, ms: list[Measurement]) -> None:
+        self.examples += 1
+        self.families[ex.family] += 1
+        for m in ms:
+            if m.status == "skip":
+                self.worst.setdefault(m.check, (m, ex))
+                continue
+            self.ran[m.check] += 1
+            self.comparisons[m.check] += m.comparisons
+            prev = self.worst.get(m.check)
+            if prev is None or prev[0].status == "skip" or m.ratio > prev[0].ratio:
+                self.worst[m.check] = (m, ex)
+            if m.failed:
+                self.last_failure[m.check] = (m, ex)
+            h = self.hist.setdefault(m.check, [0] * (len(HIST_EDGES) - 1))
+            h[_bin(m.ratio)] += 1
+            mx = self.maxima.setdefault(m.check, [0.0, 0.0])
+            mx[0] = max(mx[0], m.abs_error)
+            mx[1] = max(mx[1], m.rel_error)
+            if m.ulps is not None:
+                self.ulps[m.check] = max(self.ulps.get(m.check, 0.0), m.ulps)
+
+
+def _bin(ratio: float) -> int:
+    if not ratio > 0:
+        return 0
+    lg = np.log10(ratio) if np.isfinite(ratio) else HIST_EDGES[-1]
+    i = int(np.searchsorted(HIST_EDGES, lg, side="right")) - 1
+    return min(max(i, 0), len(HIST_EDGES) - 2)
+
+
+def _record(ex: Example) -> InputRecord:
+    return InputRecord.from_array(ex.Z, layout=ex.layout, family=ex.family)
+
+
+def _check_result(
+    name: str, m: Measurement, ex: Example | None, agg: _Aggregate | None, replay: str
+) -> CheckResult:
+    worst = None
+    if m.status != "skip":
+        worst = Worst(
+            what=m.what,
+            expected=m.expected,
+            got=m.got,
+            abs_error=abs(m.got - m.expected) if m.what not in ("", None) else m.abs_error,
+            rel_error=m.rel_error,
+            ulps=m.ulps,
+            tolerance=m.tolerance,
+            ratio=m.ratio,
+            location=m.location,
+            input=_record(ex) if ex is not None else None,
+            replay=replay,
+        )
+    if agg is None:
+        hist = [0] * (len(HIST_EDGES) - 1)
+        if m.status != "skip":
+            hist[_bin(m.ratio)] += 1
+        return CheckResult(
+            check=name,
+            status=m.status,
+            message=m.message,
+            examples=0 if m.status == "skip" else 1,
+            comparisons=m.comparisons,
+            max_abs_error=m.abs_error,
+            max_rel_error=m.rel_error,
+            max_ulps=m.ulps,
+            error_ratio=m.ratio,
+            ratio_hist=tuple(hist),
+            worst=worst,
+            heatmap=m.heatmap,
+            step_curve=m.step_curve,
+        )
+    mx = agg.maxima.get(name, [m.abs_error, m.rel_error])
+    return CheckResult(
+        check=name,
+        status=m.status,
+        message=m.message,
+        examples=agg.ran[name],
+        comparisons=agg.comparisons[name],
+        max_abs_error=mx[0],
+        max_rel_error=mx[1],
+        max_ulps=agg.ulps.get(name),
+        error_ratio=m.ratio,
+        ratio_hist=tuple(agg.hist.get(name, [0] * (len(HIST_EDGES) - 1))),
+        worst=worst,
+        heatmap=m.heatmap,
+        step_curve=m.step_curve,
+    )
+
+
+def verify_at(
+    spec: Spec | str,
+    Z: NDArray[Any],
+    *,
+    layout: str = "C",
+    probe_seed: int = 0,
+    strict: bool = False,
+    timeout: float | None = DEFAULT_TIMEOUT,
+    model: ErrorModel = DEFAULT_MODEL,
+    directions: int = 2,
+    detail: bool = True,
+    jacobian: str = "auto",
+    max_jacobian_bytes: int = 2 << 30,
+) -> RunResult:
+    """Run every check on one given input, with no generation.
+
+    Use it to replay a counterexample, to check a function on your own data, and in
+    benchmarks. The input is not modified.
+
+    Parameters
+    ----------
+    spec : Spec or str
+        The spec, or the name of a registered one.
+    Z : ndarray, shape (n, m)
+        The input, in one of the spec's dtypes (the run's dtype is Z's).
+    layout : {"C", "F", "strided"}
+        Memory layout the inputs are handed to the functions in.
+    probe_seed : int
+        Seed of the random probe directions.
+    strict : bool
+        Drop the output-scale rounding allowance (flags rounding-limited derivatives).
+    timeout : float or None
+        Seconds one call of the function under test may take.
+    directions : int
+        Random direction pairs in the directional checks.
+    detail : bool
+        Also compute the Jacobian heat map and the error-versus-step curve.
+    jacobian : {"auto", "always"}
+        When the explicit Jacobian would exceed ``max_jacobian_bytes``: "auto" skips that
+        check and says so in the result; "always" raises :class:`JacobianTooLargeError`.
+
+    Returns
+    -------
+    RunResult
+    """
+    spec = _resolve(spec)
+    Z = _validate_input(spec, Z)
+    if layout not in ("C", "F", "strided"):
+        raise UsageError(f"layout must be 'C', 'F' or 'strided'; got {layout!r}.")
+    if jacobian not in ("auto", "always"):
+        raise UsageError(f"jacobian must be 'auto' or 'always'; got {jacobian!r}.")
+    Z = np.array(Z, copy=True)
+    counts = Counts()
+    t0 = time.perf_counter()
+    ms = run_checks(
+        spec,
+        Z,
+        layout=layout,
+        probe_seed=probe_seed,
+        strict=strict,
+        model=model,
+        timeout=timeout,
+        detail=detail,
+        directions=directions,
+        jacobian=jacobian,
+        max_jacobian_bytes=max_jacobian_bytes,
+        counts=counts,
+    )
+    elapsed = time.perf_counter() - t0
+    ex = Example(Z=Z, family="given", layout=layout, probe_seed=probe_seed)
+    checks = tuple(_check_result(m.check, m, ex, None, "") for m in ms)
+    return RunResult(
+        spec=spec.name,
+        dtype=Z.dtype.name,
+        checks=checks,
+        examples=1,
+        seed=probe_seed,
+        elapsed_s=elapsed,
+        evaluations=counts.as_dict(),
+        families={"given": 1},
+        strict=strict,
+    )
+
+
+class _Failed(AssertionError):
+    pass
+
+
+def verify(
+    spec: Spec | str,
+    *,
+    dtype: Any = np.float64,
+    max_examples: int | None = None,
+    seed: int | None = DEFAULT_SEED,
+    profile: str = "quick",
+    strict: bool = False,
+    timeout: float | None = DEFAULT_TIMEOUT,
+    model: ErrorModel = DEFAULT_MODEL,
+    database: ExampleDatabase | str | None = ".hypothesis/harness",
+    results_path: str = "reports/results.json",
+) -> RunResult:
+    """Verify a spec on hypothesis-generated inputs, random and adversarial.
+
+    Parameters
+    ----------
+    spec : Spec or str
+        The spec, or the name of a registered one.
+    dtype : numpy dtype
+        The dtype the implementation runs in; the oracle is always float64.
+    max_examples : int, optional
+        Inputs to generate; defaults to the profile's.
+    seed : int or None
+        Seed of the generation, for exact replay; ``None`` draws one at random.
+    profile : {"quick", "thorough", "exhaustive"}
+        Sizes and example counts.
+    strict : bool
+        Drop the output-scale rounding allowance.
+    timeout : float or None
+        Seconds one call of the function under test may take.
+    database : ExampleDatabase, path, or None
+        Where hypothesis keeps failing examples between runs (replayed first next time).
+    results_path : str
+        Path shown in the replay commands of the result.
+
+    Returns
+    -------
+    RunResult
+        ``.passed``, and per check the worst error in units of its tolerance with the input
+        it was found on (shrunk by hypothesis when the check failed).
+    """
+    spec = _resolve(spec)
+    dt = _dtype(spec, dtype)
+    prof = get_profile(profile)
+    n_examples = prof.max_examples if max_examples is None else int(max_examples)
+    if n_examples < 1:
+        raise UsageError(f"max_examples must be at least 1; got {max_examples!r}.")
+    if seed is None:
+        seed = int(np.random.default_rng().integers(0, 2**31))
+    if isinstance(database, str):
+        database = DirectoryBasedExampleDatabase(database)
+    agg = _Aggregate()
+    counts = Counts()
+
+    hyp_settings = settings(
+        max_examples=n_examples,
+        deadline=None,
+        database=database,
+        derandomize=False,
+        print_blob=False,
+        verbosity=Verbosity.quiet,
+        report_multiple_bugs=False,
+        suppress_health_check=list(HealthCheck),
+        phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink],
+    )
+
+    @hyp_seed(seed)
+    @hyp_settings
+    @given(examples(spec, dt, prof.sizes))
+    def _run(ex: Example) -> None:
+        ms = run_checks(
+            spec,
+            ex.Z,
+            layout=ex.layout,
+            probe_seed=ex.probe_seed,
+            strict=strict,
+            model=model,
+            timeout=timeout,
+            directions=prof.directions,
+            counts=counts,
+        )
+        agg.add(ex, ms)
+        failed = [m.check for m in ms if m.failed]
+        if failed:
+            raise _Failed(", ".join(failed))
+
+    t0 = time.perf_counter()
+    note = ""
+    try:
+        _run()
+    except _Failed:
+        pass
+    except Flaky as exc:
+        note = f" (hypothesis could not reproduce the failure: {type(exc).__name__})"
+    except HypothesisException as exc:
+        raise UsageError(f"input generation failed for {spec.name!r}: {exc}") from exc
+    elapsed = time.perf_counter() - t0
+
+    run_replay = (
+        f"python -m harness verify --spec {spec.name!r} --dtype {dt.name} --seed {seed} "
+        f"--max-examples {n_examples} --profile {profile}"
+        + (" --strict" if strict else "")
+        + _module_flag(spec)
+    )
+    results = []
+    for name in CHECK_NAMES:
+        chosen = agg.last_failure.get(name) or agg.worst.get(name)
+        if chosen is None:
+            results.append(CheckResult(check=name, status="skip", message="no input was run"))
+            continue
+        m, ex = chosen
+        if m.status != "skip":
+            m = _detail(spec, ex, name, m, strict=strict, model=model, timeout=timeout,
+                        directions=prof.directions)
+        replay = (
+            f"python -m harness replay {results_path} --spec {spec.name!r} --dtype {dt.name} "
+            f"--check {name}" + _module_flag(spec)
+        )
+        cr = _check_result(name, m, ex, agg, replay)
+        if cr.status == "fail" and note:
+            cr = CheckResult(**{**cr.__dict__, "message": cr.message + note})
+        results.append(cr)
+    return RunResult(
+        spec=spec.name,
+        dtype=dt.name,
+        checks=tuple(results),
+        examples=agg.examples,
+        seed=seed,
+        elapsed_s=elapsed,
+        evaluations=counts.as_dict(),
+        families=dict(agg.families),
+        replay=run_replay,
+        strict=strict,
+    )
+
+
+def _detail(
+    spec: Spec,
+    ex: Example,
+    name: str,
+    m: Measurement,
+    **kw: Any,
+) -> Measurement:
+    """Re-run one check's worst input with heat map and step curve collection on."""
+    if name != "jacobian":
+        return m
+    ms = run_checks(spec, ex.Z, layout=ex.layout, probe_seed=ex.probe_seed, detail=True, **kw)
+    again = next(x for x in ms if x.check == name)
+    # Determinism is checked elsewhere; keep the verdict that was measured in the run.
+    m.heatmap, m.step_curve = again.heatmap, again.step_curve
+    return m
+
+
+def assert_verified(
+    spec: Spec | str,
+    Z: NDArray[Any] | None = None,
+    *,
+    dtypes: Sequence[Any] | None = None,
+    **kwargs: Any,
+) -> list[RunResult]:
+    """Verify and raise ``AssertionError`` with a readable summary on any failure.
+
+    For a user's own pytest file: ``assert_verified(my_spec)`` verifies on generated inputs
+    in every dtype the spec supports; ``assert_verified(my_spec, Z)`` on one given input.
+    Keyword arguments go to :func:`verify` or :func:`verify_at`.
+    """
+    __tracebackhide__ = True
+    spec = _resolve(spec)
+    runs: list[RunResult] = []
+    if Z is not None:
+        runs.append(verify_at(spec, Z, **kwargs))
+    else:
+        for dt in dtypes or spec.dtypes:
+            runs.append(verify(spec, dtype=dt, **kwargs))
+    failed = [r for r in runs if not r.passed]
+    if failed:
+        raise AssertionError("\n\n".join(r.summary() for r in failed))
+    return runs
