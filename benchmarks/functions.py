@@ -55,12 +55,14 @@ def softmax_forward(Z: Array) -> Array:
     exponent is <= 0, so nothing overflows.
     """
     e = np.exp(Z - Z.max(axis=0, keepdims=True))
-    return e / e.sum(axis=0, keepdims=True)
+    A: Array = e / e.sum(axis=0, keepdims=True)
+    return A
 
 
 def softmax_vjp(Z: Array, A: Array, dA: Array) -> Array:
     """Vector-Jacobian product of :func:`softmax_forward`: ``A * (dA - sum(dA * A, axis=0))``."""
-    return A * (dA - np.sum(dA * A, axis=0, keepdims=True))
+    dZ: Array = A * (dA - np.sum(dA * A, axis=0, keepdims=True))
+    return dZ
 
 
 class FunctionPair(NamedTuple):

@@ -74,7 +74,7 @@ def _build_parser() -> argparse.ArgumentParser:
         "--functions",
         type=lambda s: _parse_list(s, tuple(FUNCTIONS), "function"),
         default=list(FUNCTIONS),
-        help="comma-separated (default: %(default)s)",
+        help=f"comma-separated (default: {','.join(FUNCTIONS)})",
     )
     parser.add_argument(
         "--shapes",
@@ -166,7 +166,7 @@ def _timing_table(args: argparse.Namespace, memory_limit: int | None) -> int:
                         tool, fwd, vjp, Z, timeout=args.timeout, memory_limit=memory_limit
                     )
                 except PeerUnavailableError as exc:
-                    notes.append(f"{tool}: {exc}")
+                    notes.append(str(exc))
                     continue
                 # Rows appear as they finish: the slow peers can take minutes.
                 print(_row(_cells(function, shape, result, baseline, args.timeout)), flush=True)
@@ -206,7 +206,7 @@ def _sensitivity_table(args: argparse.Namespace, memory_limit: int | None) -> in
                         for delta in args.deltas
                     ]
                 except PeerUnavailableError as exc:
-                    print(f"{tool}: {exc}")
+                    print(exc)
                     continue
                 cells = "  ".join(marks[v].ljust(7) for v in verdicts)
                 print(f"{function:9}  {shape[0]}x{shape[1]:<7}  {tool:22}  {cells}", flush=True)

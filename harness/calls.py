@@ -199,7 +199,7 @@ class Caller:
                 bad = tuple(np.argwhere(~np.isfinite(out))[0])
                 raise CallFailure(
                     "nonfinite",
-                    f"{what} returned {out[bad]} at {fmt_index(bad)} for finite input",
+                    f"{what} returned non-finite {out[bad]} at {fmt_index(bad)} for finite input",
                 )
         return out
 

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from harness.calls import Caller
+from harness.calls import Caller, CallFailure
 from harness.errormodel import ErrorModel
 
 __all__ = ["Evaluator", "Levels", "central_steps", "richardson"]
@@ -30,12 +30,12 @@ def central_steps(
 ) -> tuple[F64, NDArray[np.bool_]]:
     """Per-entry central-difference steps, and which entries sit on a kink.
 
-    The step is ``eps**(1/5) * max(1, |x|)``, capped so that ``x +- h`` stays finite and, where
+    The step is ``fd_step(x, eps**(1/5))``, capped so that ``x +- h`` stays finite and, where
     kinks are declared, at half the distance to the nearest kink so that no stencil straddles
     one. An entry whose capped step cannot be realised (``x + h/4 == x - h/4``) is "on the
     kink": it gets the one-sided subgradient test instead.
     """
-    h = model.base_step(oracle_dtype) * np.maximum(1.0, np.abs(x))
+    h = fd_step(x, model.base_step(oracle_dtype), oracle_dtype)
     fmax = float(np.finfo(np.float64).max)
     h = np.minimum(h, (fmax - np.abs(x)) * 0.25)
     on_kink = np.zeros(x.shape, dtype=bool)
@@ -48,6 +48,19 @@ def central_steps(
     return h, on_kink
 
 
+def fd_step(x: F64, base: float, oracle_dtype: np.dtype[Any]) -> F64:
+    """Per-entry finite-difference step: ``base``, or 16 ulps of x where that is larger.
+
+    The usual ``base * max(1, |x|)`` assumes features that grow with |x|. Activations have
+    features of absolute size ~1 wherever they are (softmax is shift-invariant, sigmoid's
+    tail decays like exp(-z)), and a relative step at z = 1e5 steps right over them: it gave
+    false alarms on tied softmax logits. Steps are realised exactly, so an absolute step loses
+    nothing as long as it spans a few ulps of x; it grows with |x| only past that point.
+    """
+    eps = float(np.finfo(oracle_dtype).eps)
+    return np.asarray(np.maximum(base, 16.0 * eps * np.abs(x)), dtype=np.float64)
+
+
 def kink_distance(x: F64, kinks: Sequence[float]) -> F64:
     """Distance from each entry to the nearest declared kink (inf when none)."""
     if not kinks:
@@ -58,14 +71,24 @@ def kink_distance(x: F64, kinks: Sequence[float]) -> F64:
     )
 
 
-def richardson(r0: Any, r1: Any, r2: Any) -> tuple[Any, Any]:
+def richardson(r0: Any, r1: Any, r2: Any, noise: Any = 0.0) -> tuple[Any, Any]:
     """Two Richardson extrapolations of central differences at t, t/2, t/4.
 
     Returns the better extrapolation and the difference of the two as its error estimate.
+    That estimate holds in the asymptotic regime, where the truncation error falls as t^2
+    (``|r0 - r1|`` about 4 ``|r1 - r2|``). Outside it the steps are too large for the
+    function's features (tied softmax logits near 1e16, where 16 ulps of z already exceed the
+    softmax's own scale) and the finite differences carry no information: the error estimate
+    is ``inf`` there, and callers leave such entries out of the comparison (and say so)
+    rather than raise a false alarm. Differences at the round-off level ``noise`` count as
+    asymptotic.
     """
     ra = (4.0 * r1 - r0) / 3.0
     rb = (4.0 * r2 - r1) / 3.0
-    return rb, np.abs(rb - ra)
+    err = np.abs(rb - ra)
+    d01, d12 = np.abs(r0 - r1), np.abs(r1 - r2)
+    asymptotic = (d12 <= 4.0 * np.abs(noise)) | ((d01 >= 2.0 * d12) & (d01 <= 8.0 * d12))
+    return rb, np.where(asymptotic, err, np.inf)
 
 
 @dataclass(frozen=True)
@@ -87,7 +110,18 @@ class Evaluator:
 
     def __init__(self, caller: Caller, structure: str, *, batch: bool = True) -> None:
         self.caller = caller
+        self.structure = structure
         self.batch = batch and structure in ("elementwise", "columnwise")
+        self._centre: tuple[F64, F64] | None = None
+
+    def set_centre(self, x: F64, fx: F64) -> None:
+        """The unbatched ``forward(x)``: every batch re-evaluates x and must reproduce it.
+
+        Stacking points as extra columns is only sound if the declared structure holds; a
+        function that mixes columns would silently corrupt the oracle. Re-evaluating the
+        centre in each batch turns that into a loud failure instead.
+        """
+        self._centre = (x, fx)
 
     def forward64(self, xs: Sequence[F64]) -> list[F64]:
         """``forward`` at each float64 point, returned as float64 arrays."""
@@ -102,16 +136,38 @@ class Evaluator:
             if len(group) == 1:
                 out.append(self._one(group[0]))
                 continue
-            big = np.concatenate(group, axis=1)
-            y = self._one(big)
-            out.extend(np.split(y, len(group), axis=1))
+            stack = list(group)
+            if self._centre is not None:
+                stack.append(self._centre[0])
+            y = np.split(self._one(np.concatenate(stack, axis=1)), len(stack), axis=1)
+            if self._centre is not None:
+                self._same_as_centre(y.pop())
+            out.extend(y)
         return out
+
+    def _same_as_centre(self, y: F64) -> None:
+        assert self._centre is not None
+        ref = self._centre[1]
+        eps = float(np.finfo(np.float64).eps)
+        tol = 64.0 * eps * np.maximum(np.abs(ref), np.abs(y)) + float(np.finfo(np.float64).tiny)
+        bad = ~(np.abs(y - ref) <= tol)
+        if bad.any():
+            i = tuple(int(v) for v in np.argwhere(bad)[0])
+            raise CallFailure(
+                "structure",
+                f"forward({self.structure}) is not {self.structure}: evaluated with other "
+                f"columns stacked beside it, A[{i[0]}, {i[1]}] changed from {ref[i]!r} to "
+                f"{y[i]!r}; the declared structure is violated",
+            )
 
     def _one(self, x: F64) -> F64:
         return np.asarray(self.caller.forward(x, oracle=True), dtype=np.float64)
 
-    def levels(self, x: F64, probes: Sequence[F64]) -> list[Levels]:
-        """Central-difference stencils at three step levels for each probe direction."""
+    def levels(self, x: F64, probes: Sequence[F64], *, batch: bool = True) -> list[Levels]:
+        """Central-difference stencils at three step levels for each probe direction.
+
+        ``batch=False`` evaluates point by point, relying on no declared structure.
+        """
         points: list[F64] = []
         deltas: list[list[F64]] = []
         for P in probes:
@@ -123,7 +179,7 @@ class Evaluator:
                 points.extend((xp, xm))
                 ds.append(xp - xm)
             deltas.append(ds)
-        ys = self.forward64(points)
+        ys = self.forward64(points) if batch else [self._one(p) for p in points]
         result = []
         for i, ds in enumerate(deltas):
             block = ys[i * 2 * LEVELS : (i + 1) * 2 * LEVELS]

@@ -65,9 +65,9 @@ class InputRecord:
     family: str = "given"
 
     @classmethod
-    def from_array(cls, Z: np.ndarray[Any, Any], layout: str = "C", family: str = "given") -> (
-        InputRecord
-    ):
+    def from_array(
+        cls, Z: np.ndarray[Any, Any], layout: str = "C", family: str = "given"
+    ) -> InputRecord:
         vals = np.asarray(Z, dtype=np.float64).tolist()
         return cls(
             shape=tuple(int(s) for s in Z.shape),

@@ -95,16 +95,35 @@ def _elements(family: str, spec: Spec, dtype: np.dtype[Any]) -> st.SearchStrateg
     if family == "log-magnitude":
         emax = math.log10(limit)
         mags = st.floats(-12.0, emax, allow_nan=False).map(lambda e: 10.0**e)
-        return st.builds(lambda s, v: s * v, sign, mags).map(exact).filter(
-            lambda v: abs(v) <= limit
+        return (
+            st.builds(lambda s, v: s * v, sign, mags).map(exact).filter(lambda v: abs(v) <= limit)
         )
     if family == "saturation":
-        centres = [c for c in (5.0, 7.5, 10.0, 17.0, 20.0, 30.0, 50.0, 88.0, 700.0, 710.0,
-                               745.0, 800.0, limit) if c <= limit]
+        centres = [
+            c
+            for c in (
+                5.0,
+                7.5,
+                10.0,
+                17.0,
+                20.0,
+                30.0,
+                50.0,
+                88.0,
+                700.0,
+                710.0,
+                745.0,
+                800.0,
+                limit,
+            )
+            if c <= limit
+        ]
         jitter = st.floats(-1.0, 1.0, allow_nan=False)
         sat = st.builds(
             lambda s, c, j: s * min(limit, c * (1.0 + 0.01 * j)),
-            sign, st.sampled_from(centres), jitter,
+            sign,
+            st.sampled_from(centres),
+            jitter,
         ).map(exact)
         return st.one_of(sat, plain)
     if family == "subnormal":
@@ -119,17 +138,21 @@ def _elements(family: str, spec: Spec, dtype: np.dtype[Any]) -> st.SearchStrateg
         ]
         near = st.builds(
             lambda k, s, o: k + s * o,
-            st.sampled_from(list(spec.kinks)), sign, st.sampled_from(offsets),
+            st.sampled_from(list(spec.kinks)),
+            sign,
+            st.sampled_from(offsets),
         ).map(exact)
-        at = st.sampled_from([float(k) for k in spec.kinks] + [-0.0 if 0.0 in spec.kinks
-                                                                else spec.kinks[0]])
+        at = st.sampled_from(
+            [float(k) for k in spec.kinks] + [-0.0 if 0.0 in spec.kinks else spec.kinks[0]]
+        )
         return st.one_of(at, near, plain)
     raise ValueError(f"no elementwise strategy for family {family!r}")
 
 
 @st.composite
-def _columns(draw: st.DrawFn, family: str, spec: Spec, dtype: np.dtype[Any],
-             shape: tuple[int, int]) -> NDArray[Any]:
+def _columns(
+    draw: st.DrawFn, family: str, spec: Spec, dtype: np.dtype[Any], shape: tuple[int, int]
+) -> NDArray[Any]:
     """Columnwise adversaries: ties and a dominant logit, column by column."""
     n, m = shape
     exact = _exact(dtype)

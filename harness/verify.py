@@ -15,7 +15,7 @@ from hypothesis.database import DirectoryBasedExampleDatabase, ExampleDatabase
 from hypothesis.errors import Flaky, HypothesisException
 from numpy.typing import NDArray
 
-from harness.calls import CallFailure, Caller, Counts
+from harness.calls import Caller, CallFailure, Counts
 from harness.checks import CHECK_NAMES, CHECKS, Context, Measurement
 from harness.errormodel import DEFAULT_MODEL, ErrorModel
 from harness.errors import JacobianTooLargeError, UsageError
@@ -42,7 +42,7 @@ def _resolve(spec: Spec | str) -> Spec:
 
 def _dtype(spec: Spec, dtype: Any) -> np.dtype[Any]:
     try:
-        dt = np.dtype(dtype)
+        dt: np.dtype[Any] = np.dtype(dtype)
     except TypeError:
         raise UsageError(f"dtype {dtype!r} is not a numpy dtype.") from None
     if dt.name not in spec.dtypes:
@@ -91,6 +91,7 @@ def run_checks(
             A64, oracle_dtype = raw.astype(np.float64), raw.dtype
     except CallFailure as exc:
         return [Measurement.call_failure(name, exc) for name in CHECK_NAMES]
+    evaluator.set_centre(x, A64)
     ctx = Context(
         spec=spec,
         caller=caller,
@@ -111,7 +112,9 @@ def run_checks(
     out = []
     for name, fn in CHECKS:
         try:
-            out.append(fn(ctx))
+            # The checks handle inf and NaN on purpose; numpy's warnings about them are noise.
+            with np.errstate(all="ignore"):
+                out.append(fn(ctx))
         except JacobianTooLargeError as exc:
             if jacobian == "always":
                 raise
@@ -446,8 +449,16 @@ def verify(
             continue
         m, ex = chosen
         if m.status != "skip":
-            m = _detail(spec, ex, name, m, strict=strict, model=model, timeout=timeout,
-                        directions=prof.directions)
+            m = _detail(
+                spec,
+                ex,
+                name,
+                m,
+                strict=strict,
+                model=model,
+                timeout=timeout,
+                directions=prof.directions,
+            )
         replay = (
             f"python -m harness replay {results_path} --spec {spec.name!r} --dtype {dt.name} "
             f"--check {name}" + _module_flag(spec)

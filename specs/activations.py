@@ -67,7 +67,9 @@ def tanh_forward(Z: Array) -> Array:
     ``sign(Z) (1 - exp(-2|Z|)) / (1 + exp(-2|Z|))``, which cannot overflow; ``expm1`` keeps
     it accurate near zero.
     """
-    t = np.expm1(-2 * np.abs(Z))
+    # -2|Z| may overflow to -inf for |Z| near the float limit; expm1(-inf) = -1 is then exact.
+    with np.errstate(over="ignore"):
+        t = np.expm1(-2 * np.abs(Z))
     return np.sign(Z) * (-t / (2 + t))
 
 
@@ -88,7 +90,10 @@ def softmax_forward(Z: Array) -> Array:
     The column maximum is subtracted first (the quotient is unchanged), so no exponent
     overflows.
     """
-    E = np.exp(Z - np.max(Z, axis=0, keepdims=True))
+    # Z - max may overflow to -inf when logits span more than the float range; exp gives the
+    # exact 0 then.
+    with np.errstate(over="ignore"):
+        E = np.exp(Z - np.max(Z, axis=0, keepdims=True))
     return E / np.sum(E, axis=0, keepdims=True)
 
 

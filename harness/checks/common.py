@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from harness.calls import CallFailure, Caller, fmt_index
+from harness.calls import Caller, CallFailure, fmt_index
 from harness.errormodel import ErrorModel, eps_of
 from harness.oracle import Evaluator
 from harness.spec import Spec
@@ -148,13 +148,33 @@ def measure(
     *,
     err: Any = None,
     location: Callable[[tuple[int, ...]], tuple[int, ...] | None] | None = None,
+    valid: Any = None,
 ) -> Measurement:
     """Compare ``got`` with ``expected`` entry by entry under tolerance ``tol``.
 
     ``err`` overrides ``|got - expected|`` (for interval tests). A non-finite ``got`` where
-    ``expected`` is finite fails outright: NaN is never equal to NaN here.
+    ``expected`` is finite fails outright: NaN is never equal to NaN here. Entries where
+    ``valid`` is False are left out (the oracle could not resolve them) and counted.
     """
     got = np.atleast_1d(np.asarray(got, dtype=np.float64))
+    if valid is not None:
+        valid = np.broadcast_to(np.atleast_1d(np.asarray(valid, dtype=bool)), got.shape)
+        excluded = int(np.count_nonzero(~valid))
+        if excluded:
+            keep = valid | ~np.isfinite(got)  # a NaN from the implementation still counts
+            m = measure(
+                check,
+                np.where(keep, got, 0.0),
+                np.where(keep, np.asarray(expected, dtype=np.float64), 0.0),
+                np.where(keep, np.asarray(tol, dtype=np.float64), 1.0),
+                dtype,
+                describe,
+                err=None if err is None else np.where(keep, err, 0.0),
+                location=location,
+            )
+            m.comparisons -= int(np.count_nonzero(~keep))
+            m.extra["unresolved"] = int(np.count_nonzero(~keep))
+            return m
     expected = np.atleast_1d(np.asarray(expected, dtype=np.float64))
     tol = np.broadcast_to(np.atleast_1d(np.asarray(tol, dtype=np.float64)), got.shape)
     if err is None:
@@ -168,6 +188,8 @@ def measure(
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(tol > 0, err / tol, np.where(err > 0, np.inf, 0.0))
     ratio = np.where(bad_got | ~np.isfinite(err), np.inf, ratio)
+    # An overflowed tolerance would make the comparison vacuous: fail loudly instead.
+    ratio = np.where(np.isinf(tol) & (err > 0), np.inf, ratio)
     # A NaN tolerance or oracle means the comparison could not be made: that is a failure too.
     ratio = np.where(np.isnan(ratio), np.inf, ratio)
     flat = int(np.argmax(ratio))
@@ -183,6 +205,11 @@ def measure(
     message = ""
     if bool(bad_got[idx]):
         message = f"non-finite value {got[idx]} where the oracle is finite ({expected[idx]!r})"
+    elif status == "fail" and not np.isfinite(tol[idx]):
+        message = (
+            f"the error model overflowed (tolerance {float(tol[idx])}), so the comparison "
+            f"could not be made; the input's magnitudes are near the dtype's limit"
+        )
     elif status == "fail":
         message = f"error {float(err[idx]):.3g} is {worst_ratio:.3g} x the tolerance"
     return Measurement(

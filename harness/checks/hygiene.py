@@ -7,12 +7,20 @@ each function twice on the same input, and once in Fortran order and as a non-co
 
 from __future__ import annotations
 
+import functools
+from typing import Any
+
 import numpy as np
+from numpy.typing import NDArray
 
 from harness.calls import CallFailure
 from harness.checks.common import Context, Measurement, measure, worst_of
 
 __all__ = ["check_hygiene"]
+
+
+def _describe(where: str, i: tuple[int, ...]) -> str:
+    return f"{where}, entry [{i[0]}, {i[1]}]"
 
 
 def check_hygiene(ctx: Context) -> Measurement:
@@ -25,18 +33,22 @@ def check_hygiene(ctx: Context) -> Measurement:
             "forward": np.asarray(ctx.A, dtype=np.float64),
             "vjp": np.asarray(ctx.caller.vjp(ctx.Z, ctx.A, v), dtype=np.float64),
         }
-        calls = {
-            "forward": lambda layout: ctx.caller.forward(ctx.Z, layout=layout),
-            "vjp": lambda layout: ctx.caller.vjp(ctx.Z, ctx.A, v, layout=layout),
-        }
+        u = ctx.cast(ctx.random_signed())
+
+        def call(fn: str, layout: str) -> NDArray[Any]:
+            if fn == "forward":
+                return ctx.caller.forward(ctx.Z, layout=layout)
+            if fn == "vjp":
+                return ctx.caller.vjp(ctx.Z, ctx.A, v, layout=layout)
+            return ctx.caller.jvp(ctx.Z, ctx.A, u, layout=layout)
+
         if ctx.spec.jvp is not None:
-            u = ctx.cast(ctx.random_signed())
             base["jvp"] = np.asarray(ctx.caller.jvp(ctx.Z, ctx.A, u), dtype=np.float64)
-            calls["jvp"] = lambda layout: ctx.caller.jvp(ctx.Z, ctx.A, u, layout=layout)
-        for fn, call in calls.items():
+        for fn in base:
             ref = base[fn]
-            scale = np.abs(ref) + (np.abs(np.asarray(ctx.A, dtype=np.float64)) if fn != "forward"
-                                   else 0.0)
+            scale = np.abs(ref) + (
+                np.abs(np.asarray(ctx.A, dtype=np.float64)) if fn != "forward" else 0.0
+            )
             tol = np.maximum(
                 ctx.model.safety * ctx.model.c_rel * ctx.eps * scale,
                 float(np.finfo(ctx.dtype).tiny),
@@ -46,14 +58,15 @@ def check_hygiene(ctx: Context) -> Measurement:
                 ("F", "the same input in Fortran order"),
                 ("strided", "the same input as a non-contiguous view"),
             ):
-                again = np.asarray(call(layout), dtype=np.float64)
+                again = np.asarray(call(fn, layout), dtype=np.float64)
+                where = f"{fn} with {label}"
                 m = measure(
                     name,
                     again,
                     ref,
                     tol,
                     ctx.dtype,
-                    lambda i, fn=fn, label=label: f"{fn} at [{i[0]}, {i[1]}] with {label}",
+                    functools.partial(_describe, where),
                 )
                 if m.failed:
                     kind = "is not deterministic" if layout == "C" else "depends on memory layout"

@@ -19,7 +19,7 @@ from numpy.typing import NDArray
 from harness.calls import CallFailure
 from harness.checks.common import Context, Measurement, measure, worst_of
 from harness.errors import JacobianTooLargeError
-from harness.oracle import LEVELS, central_steps, kink_distance, richardson
+from harness.oracle import LEVELS, central_steps, fd_step, kink_distance, richardson
 
 __all__ = ["check_jacobian", "jacobian_bytes"]
 
@@ -52,11 +52,14 @@ def _fd_elementwise(ctx: Context, h: F64) -> _Assembled:
     lev = ctx.evaluator.levels(ctx.x, [h])[0]
     with np.errstate(divide="ignore", invalid="ignore"):
         D = [(lev.plus[k] - lev.minus[k]) / lev.delta[k] for k in range(LEVELS)]
-        fd, trunc = richardson(*D)
         roundoff = (
-            1.5 * ctx.model.kappa * ctx.eps_o
-            * (np.abs(lev.plus[-1]) + np.abs(lev.minus[-1])) / lev.delta[-1]
+            1.5
+            * ctx.model.kappa
+            * ctx.eps_o
+            * (np.abs(lev.plus[-1]) + np.abs(lev.minus[-1]))
+            / lev.delta[-1]
         )
+        fd, trunc = richardson(D[0], D[1], D[2], noise=roundoff)
     return _Assembled(fd, trunc, roundoff, np.abs(ctx.A64))
 
 
@@ -74,11 +77,14 @@ def _fd_columnwise(ctx: Context, h: F64) -> _Assembled:
     for j, lev in enumerate(levs):
         with np.errstate(divide="ignore", invalid="ignore"):
             D = [(lev.plus[k] - lev.minus[k]) / lev.delta[k][j, :] for k in range(LEVELS)]
-            r, e = richardson(*D)
             ro = (
-                1.5 * ctx.model.kappa * ctx.eps_o
-                * (np.abs(lev.plus[-1]) + np.abs(lev.minus[-1])) / lev.delta[-1][j, :]
+                1.5
+                * ctx.model.kappa
+                * ctx.eps_o
+                * (np.abs(lev.plus[-1]) + np.abs(lev.minus[-1]))
+                / lev.delta[-1][j, :]
             )
+            r, e = richardson(D[0], D[1], D[2], noise=ro)
         fd[:, :, j] = r.T
         trunc[:, :, j] = e.T
         roundoff[:, :, j] = ro.T
@@ -100,14 +106,16 @@ def _fd_dense(ctx: Context, h: F64) -> _Assembled:
     for q, lev in enumerate(levs):
         with np.errstate(divide="ignore", invalid="ignore"):
             D = [
-                ((lev.plus[k] - lev.minus[k]) / lev.delta[k].flat[q]).ravel()
-                for k in range(LEVELS)
+                ((lev.plus[k] - lev.minus[k]) / lev.delta[k].flat[q]).ravel() for k in range(LEVELS)
             ]
-            r, e = richardson(*D)
             ro = (
-                1.5 * ctx.model.kappa * ctx.eps_o
-                * (np.abs(lev.plus[-1]) + np.abs(lev.minus[-1])).ravel() / lev.delta[-1].flat[q]
+                1.5
+                * ctx.model.kappa
+                * ctx.eps_o
+                * (np.abs(lev.plus[-1]) + np.abs(lev.minus[-1])).ravel()
+                / lev.delta[-1].flat[q]
             )
+            r, e = richardson(D[0], D[1], D[2], noise=ro)
         fd[:, q], trunc[:, q], roundoff[:, q] = r, e, ro
     absA = np.broadcast_to(np.abs(ctx.A64).ravel()[:, None], (N, N))
     return _Assembled(fd, trunc, roundoff, np.asarray(absA))
@@ -197,8 +205,10 @@ def _analytic(ctx: Context) -> tuple[F64, Measurement | None]:
         np.zeros_like(off),
         np.broadcast_to(zero_tol, off.shape),
         ctx.dtype,
-        lambda i: f"analytic jacobian of column {i[0]}: off-diagonal entry [{i[1]}, {i[2]}] of "
-        f"an elementwise function (must be 0)",
+        lambda i: (
+            f"analytic jacobian of column {i[0]}: off-diagonal entry [{i[1]}, {i[2]}] of "
+            f"an elementwise function (must be 0)"
+        ),
         location=lambda i: (i[1], i[2]),
     )
     return np.asarray(diag), off_m
@@ -214,7 +224,7 @@ def _describe(structure: str, source: str) -> Any:
 
 def _location(structure: str, shape: tuple[int, ...]) -> Any:
     """(row, column) of the worst entry: in A for elementwise, in the Jacobian otherwise."""
-    n, m = shape
+    m = shape[1]
     if structure == "elementwise":
         return lambda i: (i[0], i[1])
     if structure == "columnwise":
@@ -253,7 +263,7 @@ def _kink_subgradients(ctx: Context, G: F64, on_kink: NDArray[np.bool_]) -> Meas
     x = ctx.x
     kinks = ctx.spec.kinks
     # One-sided steps, kept off any *other* kink.
-    h = ctx.model.one_sided_step(ctx.oracle_dtype) * np.maximum(1.0, np.abs(x))
+    h = fd_step(x, ctx.model.one_sided_step(ctx.oracle_dtype), ctx.oracle_dtype)
     others = np.full(x.shape, np.inf)
     for k in kinks:
         d = np.abs(x - k)
@@ -272,11 +282,12 @@ def _kink_subgradients(ctx: Context, G: F64, on_kink: NDArray[np.bool_]) -> Meas
         e_right = np.abs(r2 - r1) + 3 * k * (np.abs(fp2) + np.abs(f0)) / dp2
         e_left = np.abs(l2 - l1) + 3 * k * (np.abs(fm2) + np.abs(f0)) / dm2
     lo, hi = np.minimum(left, right), np.maximum(left, right)
-    impl = ctx.eps * (
-        ctx.model.c_rel * np.maximum(np.abs(lo), np.abs(hi)) + ctx.c_out * np.abs(f0)
-    ) + ctx.model.c_tiny * ctx.tiny
+    impl = (
+        ctx.eps * (ctx.model.c_rel * np.maximum(np.abs(lo), np.abs(hi)) + ctx.c_out * np.abs(f0))
+        + ctx.model.c_tiny * ctx.tiny
+    )
     tol = ctx.model.safety * (np.maximum(e_left, e_right) + impl)
-    err = np.where(G < lo, lo - G, np.where(G > hi, G - hi, 0.0))
+    err = np.where(lo > G, lo - G, np.where(hi < G, G - hi, 0.0))
     sel = np.argwhere(on_kink)
     got = G[on_kink]
     mid = ((lo + hi) / 2)[on_kink]
@@ -304,16 +315,16 @@ def _step_curve(ctx: Context, fd_entry: tuple[int, int, int], got: float) -> dic
     """|central difference(h) - analytic| over h for one Jacobian entry (out p, in j)."""
     p, j, _ = fd_entry
     x = ctx.x
-    scale = max(1.0, abs(float(x.flat[j])))
+    base = ctx.model.base_step(ctx.oracle_dtype)
+    scale = float(fd_step(x, base, ctx.oracle_dtype).flat[j]) / base
     rel = np.logspace(-15, -0.5, 30)
     dist = float(kink_distance(x, ctx.spec.kinks).flat[j])
     rel = rel[rel * scale < 0.5 * dist] if np.isfinite(dist) else rel
-    pts = []
+    pts: list[F64] = []
     for r in rel:
         P = np.zeros(x.size)
         P[j] = r * scale
-        P = P.reshape(x.shape)
-        pts.extend((x + P, x - P))
+        pts.extend((x + P.reshape(x.shape), x - P.reshape(x.shape)))
     ys = ctx.evaluator.forward64(pts)
     steps, errors = [], []
     for i, r in enumerate(rel):
@@ -370,19 +381,20 @@ def check_jacobian(ctx: Context) -> Measurement:
     impl = ctx.eps * (impl_rel + ctx.c_out * asm.absA) + ctx.model.c_tiny * ctx.tiny
     tol = ctx.model.safety * (asm.trunc + asm.roundoff + impl)
     tol = np.where(smooth, tol, np.inf)
+    resolved = ~smooth | np.isfinite(asm.trunc)
     parts: list[Measurement] = list(extra)
     ratios = []
     locate = _location(structure, ctx.x.shape)
     for source, J in sources:
         got = np.where(smooth, J, 0.0)
         exp = np.where(smooth, asm.fd, 0.0)
-        m = measure(name, got, exp, tol, ctx.dtype, _describe(structure, source), location=None)
+        m = measure(name, got, exp, tol, ctx.dtype, _describe(structure, source), valid=resolved)
         if m.location is not None:
             m.extra["raw_index"] = m.location
             m.location = locate(m.location)
         parts.append(m)
         with np.errstate(invalid="ignore", divide="ignore"):
-            ratios.append(np.where(smooth, np.abs(J - asm.fd) / tol, 0.0))
+            ratios.append(np.where(smooth & resolved, np.abs(J - asm.fd) / tol, 0.0))
         if structure == "elementwise" and on_kink.any():
             parts.append(_kink_subgradients(ctx, J, on_kink))
     result = worst_of(name, parts)
@@ -398,7 +410,7 @@ def check_jacobian(ctx: Context) -> Measurement:
 def _curve_for(
     ctx: Context, structure: str, raw: tuple[int, ...], got: float
 ) -> dict[str, Any] | None:
-    n, m = ctx.x.shape
+    m = ctx.x.shape[1]
     if structure == "elementwise":
         flat = raw[0] * m + raw[1]
         return _step_curve(ctx, (flat, flat, 0), got)

@@ -31,9 +31,9 @@ def allowed_mask(structure: str, shape: tuple[int, ...], i: int, c: int) -> NDAr
     return mask
 
 
-def _leak(ctx: Context, what: str, moved: F64, scale: F64, allowed: NDArray[np.bool_]) -> (
-    Measurement
-):
+def _leak(
+    ctx: Context, what: str, moved: F64, scale: F64, allowed: NDArray[np.bool_]
+) -> Measurement:
     """Entries outside ``allowed`` must not move beyond rounding of their own scale."""
     tol = ctx.model.safety * ctx.model.c_rel * ctx.eps * scale
     # An exact zero tolerance would flag a leak of one ulp at a zero output; floor it at the
@@ -46,8 +46,10 @@ def _leak(ctx: Context, what: str, moved: F64, scale: F64, allowed: NDArray[np.b
         np.zeros_like(got),
         tol,
         ctx.dtype,
-        lambda i: f"{what}: entry [{i[0]}, {i[1]}] responded, but the declared "
-        f"{ctx.spec.structure} structure says it cannot",
+        lambda i: (
+            f"{what}: entry [{i[0]}, {i[1]}] responded, but the declared "
+            f"{ctx.spec.structure} structure says it cannot"
+        ),
     )
 
 
@@ -101,8 +103,9 @@ def check_structure(ctx: Context) -> Measurement:
         G = np.asarray(ctx.caller.vjp(ctx.Z, ctx.A, E), dtype=np.float64)
         scale = np.full((n, m), float(np.max(np.abs(np.where(allowed, G, 0.0)), initial=0.0)))
         scale += np.abs(A[i, c])
-        parts.append(_leak(ctx, f"vjp of a unit gradient at A[{i}, {c}]", np.abs(G), scale,
-                           allowed))
+        parts.append(
+            _leak(ctx, f"vjp of a unit gradient at A[{i}, {c}]", np.abs(G), scale, allowed)
+        )
         # VJP locality with a dense random upstream gradient: the gradient reaching the allowed
         # inputs must not change when every other upstream entry is zeroed.
         v = ctx.cast(ctx.random_signed())

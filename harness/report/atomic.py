@@ -77,7 +77,8 @@ def atomic_write_many(
     replacement, including KeyboardInterrupt, leaves every target untouched.
     """
     targets = [Path(p) for p in mapping]
-    resolved = [p.absolute() for p in targets]
+    # Lexical normalisation, so `d/x` and `d/sub/../x` count as the same file.
+    resolved = [os.path.abspath(p) for p in targets]
     if len(set(resolved)) != len(resolved):
         raise ValueError("atomic_write_many: the same target appears twice")
     pending: list[tuple[Path, Path]] = []  # (temporary file, target), in mapping order

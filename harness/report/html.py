@@ -44,6 +44,7 @@ __all__ = [
     "FAILURES_PAGE",
     "INDEX_PAGE",
     "MatrixView",
+    "remove_stale_pages",
     "render_pages",
     "spec_page_name",
     "write_html",
@@ -234,6 +235,8 @@ def _render_plots(
     out: dict[tuple[int, int, int], list[tuple[str, Markup]]] = {}
     for req in model.plot_plan(max_plots):
         key = (req.spec_index, req.run_index, req.check_index)
+        # Trusted markup: matplotlib escapes every text it writes, including our titles
+        # (which contain check names and dtypes from the document).
         out.setdefault(key, []).append((_PLOT_TITLES[req.kind], Markup(_draw(model, req))))
     # On the page, figures follow the kinds' natural order, not the plan's priority order.
     order = list(_PLOT_TITLES.values())
@@ -380,8 +383,13 @@ def write_html(
         )
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+    remove_stale_pages(out_dir, set(pages))
+    return written
+
+
+def remove_stale_pages(out_dir: Path, current: set[str]) -> None:
+    """Delete spec pages of an earlier report whose spec is gone."""
     for stale in sorted(out_dir.iterdir()):
-        if _SPEC_PAGE_RE.match(stale.name) and stale.name not in pages:
+        if _SPEC_PAGE_RE.match(stale.name) and stale.name not in current:
             with contextlib.suppress(FileNotFoundError):
                 stale.unlink()
-    return written

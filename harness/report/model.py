@@ -8,6 +8,7 @@ first, then the worst ``error_ratio`` first, so the most alarming line is always
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -255,6 +256,10 @@ class RatioHist:
             raise ValueError(
                 f"{where}: {len(edges)} edges for {len(counts)} counts (need counts + 1)"
             )
+        if not all(math.isfinite(e) for e in edges) or any(
+            lo >= hi for lo, hi in itertools.pairwise(edges)
+        ):
+            raise ValueError(f"{where}.log10_edges: must be finite and strictly increasing")
         return cls(log10_edges=edges, counts=counts)
 
 

@@ -10,13 +10,18 @@ no date in the metadata, and element ids that depend only on the caller's ``id_p
 
 from __future__ import annotations
 
+import html
 import io
+import itertools
 import math
 import re
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from matplotlib.axes import Axes
+    from matplotlib.colors import Colormap, Normalize
     from matplotlib.figure import Figure
 
     from harness.report.model import Heatmap, RatioHist, StepCurve
@@ -24,13 +29,6 @@ if TYPE_CHECKING:
 __all__ = ["heatmap_svg", "ratio_hist_svg", "step_curve_svg"]
 
 _FIGSIZE = (5.6, 3.5)  # inches; about 540 px wide, half of a laptop screen's report column
-_RC: dict[str, Any] = {
-    "svg.hashsalt": "harness",
-    # Text as <text> (not glyph paths) keeps each SVG small and avoids shared glyph ids.
-    "svg.fonttype": "none",
-    "font.size": 9.0,
-    "axes.titlesize": 10.0,
-}
 # Drop every default metadata entry: they carry the date and, as RDF, several http URLs.
 _METADATA: dict[str, Any] = {
     "Date": None,
@@ -67,7 +65,7 @@ def _to_svg(fig: Figure, id_prefix: str, label: str) -> str:
     svg = _prefix_ids(svg, id_prefix)
     # Drop the fixed pt size so CSS can scale the figure; the viewBox keeps its aspect.
     svg = re.sub(r'^<svg width="[^"]*" height="[^"]*"', "<svg", svg, count=1)
-    svg = svg.replace("<svg ", f'<svg role="img" aria-label="{_attr(label)}" ', 1)
+    svg = svg.replace("<svg ", f'<svg role="img" aria-label="{html.escape(label)}" ', 1)
     return svg.strip() + "\n"
 
 
@@ -86,13 +84,7 @@ def _prefix_ids(svg: str, prefix: str) -> str:
     return re.sub(r'(\bhref="#)([^"]+)(")', sub, svg)
 
 
-def _attr(text: str) -> str:
-    return (
-        text.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;").replace(">", "&gt;")
-    )
-
-
-def _split_cmap() -> Any:
+def _split_cmap() -> Colormap:
     """Blues below 0, saturated reds above: no pale colours on the failing side."""
     from matplotlib import colormaps
     from matplotlib.colors import ListedColormap
@@ -103,16 +95,25 @@ def _split_cmap() -> Any:
     return ListedColormap(lower + upper, name="harness_split").with_extremes(bad="black")
 
 
-def _split_norm(lo: float, hi: float) -> Any:
+def _split_norm(lo: float, hi: float) -> Normalize:
     from matplotlib.colors import TwoSlopeNorm
 
     return TwoSlopeNorm(vmin=lo, vcenter=0.0, vmax=hi)
 
 
-def _render(draw: Any, id_prefix: str, label: str) -> str:
+def _render(draw: Callable[[Figure, Axes], None], id_prefix: str, label: str) -> str:
     import matplotlib
 
-    with matplotlib.rc_context(_RC):
+    with matplotlib.rc_context(
+        {
+            "svg.hashsalt": "harness",
+            # Text as <text>, not glyph paths: smaller SVG, and no glyph ids shared between
+            # the figures of one page.
+            "svg.fonttype": "none",
+            "font.size": 9.0,
+            "axes.titlesize": 10.0,
+        }
+    ):
         fig, ax = _new_figure()
         try:
             draw(fig, ax)
@@ -216,11 +217,13 @@ def ratio_hist_svg(hist: RatioHist, *, title: str = "", id_prefix: str = "hist")
     """
 
     def draw(fig: Figure, ax: Axes) -> None:
+        from matplotlib.ticker import MaxNLocator
+
         edges = list(hist.log10_edges)
         counts = list(hist.counts)
         # Bins right of 0 are failures; colour them so a single bad comparison is visible.
         colors = ["#1565c0" if hi <= 0 else _FAIL_COLOR for hi in edges[1:]]
-        widths = [hi - lo for lo, hi in zip(edges[:-1], edges[1:], strict=True)]
+        widths = [hi - lo for lo, hi in itertools.pairwise(edges)]
         ax.bar(edges[:-1], counts, width=widths, align="edge", color=colors, linewidth=0)
         ax.axvline(0.0, color=_FAIL_COLOR, linewidth=1.2, linestyle="--")
         ax.text(
@@ -229,6 +232,7 @@ def ratio_hist_svg(hist: RatioHist, *, title: str = "", id_prefix: str = "hist")
         )  # fmt: skip
         if edges:
             ax.set_xlim(min(edges[0], -1.0), max(edges[-1], 1.0))
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlabel("log10(error / tolerance)", parse_math=False)
         ax.set_ylabel("comparisons", parse_math=False)
         n_bad = sum(n for n, hi in zip(counts, edges[1:], strict=True) if hi > 0)
@@ -268,6 +272,7 @@ def heatmap_svg(heatmap: Heatmap, *, title: str = "", id_prefix: str = "heat") -
     def draw(fig: Figure, ax: Axes) -> None:
         import numpy as np
         from matplotlib.patches import Rectangle
+        from matplotlib.ticker import MaxNLocator
 
         data = np.array(heatmap.log10_ratio, dtype=np.float64).reshape(heatmap.rows, heatmap.cols)
         finite = data[np.isfinite(data)]
@@ -291,6 +296,9 @@ def heatmap_svg(heatmap: Heatmap, *, title: str = "", id_prefix: str = "heat") -
         cbar = fig.colorbar(im, ax=ax, shrink=0.9)
         cbar.set_label("log10(error / tolerance); > 0 fails", parse_math=False)
         cbar.ax.axhline(0.0, color="black", linewidth=1.0)
+        # Entries are indices: a 1 x 1 map must not get ticks at -0.4, -0.2, ...
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlabel("input entry (column of J)", parse_math=False)
         ax.set_ylabel("output entry (row of J)", parse_math=False)
         n_bad = int(bad_r.size)

@@ -1,0 +1,417 @@
+"""Pytest plugin: every registered spec x dtype x check becomes its own test item.
+
+Loaded through the ``pytest11`` entry point. A test that requests the ``harness_case``
+argument is parametrized over the registered specs, their dtypes and the checks, with ids
+such as ``sigmoid-float64-vjp_directional``::
+
+    def test_registered(harness_case):
+        harness_case.check()
+
+``verify`` runs every check of one spec and dtype at once, so its result is computed once per
+process and shared by that run's items; under pytest-xdist the items of one run carry the
+same ``xdist_group`` mark so that one worker gets them all. Each run's result travels to the
+controller (or stays in the single process) inside the call report's ``user_properties``, and
+only the controller writes ``--harness-report``.
+
+Options
+-------
+--harness-profile NAME     quick, thorough or exhaustive (default: $HARNESS_PROFILE or quick)
+--harness-seed N           generation seed (default: the CLI's fixed seed)
+--harness-max-examples N   inputs per spec and dtype (default: the profile's)
+--harness-spec NAME        only this spec (repeatable)
+--harness-dtype DTYPE      only this dtype (repeatable)
+--harness-module MODULE    import MODULE to register more specs (repeatable)
+--harness-strict           drop the output-scale rounding allowance
+--harness-report DIR       write results.json and the HTML report into DIR
+--harness-splits N         split the spec x dtype runs into N shards ...
+--harness-group K          ... and run shard K (1-based), the same partition as the CLI's
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Generator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import settings as hypothesis_settings
+
+from harness.checks import CHECK_NAMES
+from harness.errors import HarnessError, ReportError
+from harness.profiles import PROFILES, register_hypothesis_profiles
+from harness.registry import REGISTRY, load_modules
+from harness.results import RunResult
+from harness.spec import SUPPORTED_DTYPES, Spec
+
+__all__ = ["HarnessCase"]
+
+DEFAULT_MODULES = ("specs",)
+CASE_ARG = "harness_case"
+# The name under which a run's serialized result rides in a call report's user_properties.
+RUN_PROPERTY = "harness_run"
+# Set in an xdist worker's workerinput when the controller switched --dist load to loadgroup.
+_LOADGROUP_FLAG = "harness_loadgroup"
+_PLUGIN_NAME = "harness-session"
+
+
+@dataclass(frozen=True)
+class _Options:
+    profile: str
+    seed: int
+    max_examples: int | None
+    strict: bool
+    specs: tuple[str, ...]
+    dtypes: tuple[str, ...]
+    modules: tuple[str, ...]
+    report_dir: str | None
+    splits: int
+    group: int
+
+    @property
+    def results_path(self) -> str:
+        """The results file named in replay commands, as the CLI names it."""
+        return str(Path(self.report_dir or "reports") / "results.json")
+
+    def settings(self, dtypes: list[str]) -> dict[str, Any]:
+        """The document's settings, key for key what ``python -m harness verify`` writes."""
+        return {
+            "profile": self.profile,
+            "seed": self.seed,
+            "max_examples": self.max_examples or PROFILES[self.profile].max_examples,
+            "dtypes": sorted(set(dtypes), reverse=True),
+            "strict": self.strict,
+            "shard": f"{self.group}/{self.splits}",
+        }
+
+
+class _Session:
+    """The plugin's per-process state and its per-session hooks (registered in configure)."""
+
+    def __init__(self, config: pytest.Config, options: _Options, plan: list[tuple[Spec, str]]):
+        self.config = config
+        self.options = options
+        self.plan = plan
+        # This process's verify outcomes: a result, or the text of the error verify raised.
+        self.outcomes: dict[tuple[str, str], RunResult | str] = {}
+        # Results computed here and not yet attached to a report.
+        self.unsent: list[tuple[str, str]] = []
+        # Serialized runs received from reports (all of them on the controller or the only
+        # process; a worker's own otherwise), the first one per spec x dtype.
+        self.received: dict[tuple[str, str], dict[str, Any]] = {}
+        self.note = ""
+        self.note_is_error = False
+        self.previous_profile: str | None = None
+
+    def run(self, spec: str, dtype: str) -> RunResult:
+        """The result of verifying ``spec`` in ``dtype``, computed at most once per process."""
+        __tracebackhide__ = True
+        key = (spec, dtype)
+        outcome = self.outcomes.get(key)
+        if isinstance(outcome, str):
+            pytest.fail(outcome, pytrace=False)
+        if outcome is None:
+            from harness.verify import verify
+
+            opts = self.options
+            try:
+                outcome = verify(
+                    REGISTRY.get(spec),
+                    dtype=dtype,
+                    max_examples=opts.max_examples,
+                    seed=opts.seed,
+                    profile=opts.profile,
+                    strict=opts.strict,
+                    results_path=opts.results_path,
+                )
+            except Exception as exc:
+                # The first item shows the full traceback; its siblings only the message.
+                self.outcomes[key] = (
+                    f"verify({spec!r}, dtype={dtype}) raised {type(exc).__name__}: {exc}"
+                )
+                raise
+            self.outcomes[key] = outcome
+            self.unsent.append(key)
+        return outcome
+
+    def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
+        """Parametrize ``harness_case`` over the planned spec x dtype runs and the checks."""
+        if CASE_ARG not in metafunc.fixturenames:
+            return
+        params = []
+        for spec, dtype in self.plan:
+            group = pytest.mark.xdist_group(f"harness-{spec.name}-{dtype}")
+            for check in CHECK_NAMES:
+                case = HarnessCase(spec.name, dtype, check, self)
+                params.append(pytest.param(case, id=case.id, marks=group))
+        metafunc.parametrize(CASE_ARG, params)
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(
+        self, item: pytest.Item, call: pytest.CallInfo[None]
+    ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+        """Attach the runs computed during this call to its report, each once."""
+        report = yield
+        # Only the call report: junitxml writes the teardown report's properties, and the
+        # serialized runs have no place in its XML.
+        if call.when == "call" and self.unsent:
+            for spec, dtype in self.unsent:
+                run = self.outcomes[spec, dtype]
+                assert isinstance(run, RunResult)
+                payload = json.dumps({"spec": spec, "run": run.to_dict()})
+                report.user_properties.append((RUN_PROPERTY, payload))
+            self.unsent.clear()
+        return report
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        """Collect the runs that reports carry; under xdist they arrive from the workers."""
+        for name, value in report.user_properties:
+            if name == RUN_PROPERTY:
+                d = json.loads(str(value))
+                self.received.setdefault((d["spec"], d["run"]["dtype"]), d["run"])
+
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        """Write ``--harness-report`` from every run received (never on an xdist worker)."""
+        if self.options.report_dir is None or _is_worker(self.config):
+            return
+        if not self.received:
+            self.note = "harness: no spec x dtype run was verified; no report written"
+            return
+        from harness.report.document import build_document, spec_report, write_report
+
+        order = {(s.name, dt): i for i, (s, dt) in enumerate(self.plan)}
+        keys = sorted(self.received, key=lambda k: order.get(k, len(order)))
+        runs: dict[str, list[RunResult]] = {}
+        for spec, dtype in keys:
+            runs.setdefault(spec, []).append(RunResult.from_dict(spec, self.received[spec, dtype]))
+        reports = [spec_report(REGISTRY.get(name), rs) for name, rs in runs.items()]
+        doc = build_document(reports, settings=self.options.settings([dt for _, dt in keys]))
+        out = self.config.invocation_params.dir / self.options.report_dir
+        try:
+            write_report(doc, out)
+        except ReportError as exc:
+            self.note, self.note_is_error = f"harness: report not written: {exc}", True
+            if session.exitstatus == pytest.ExitCode.OK:
+                session.exitstatus = pytest.ExitCode.TESTS_FAILED
+            return
+        failed = sum(1 for k in keys if not self.received[k]["passed"])
+        self.note = (
+            f"harness: report written to {out / 'index.html'} "
+            f"({len(keys)} spec x dtype runs, {failed} failed)"
+        )
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        """Say where the report went, or why it did not."""
+        if self.note:
+            terminalreporter.write_line(self.note, red=self.note_is_error)
+
+    def pytest_unconfigure(self) -> None:
+        """Put back the hypothesis profile (matters when pytest runs in-process repeatedly)."""
+        if self.previous_profile is not None:
+            hypothesis_settings.load_profile(self.previous_profile)
+
+
+@dataclass(frozen=True, eq=False)
+class HarnessCase:
+    """One check of one registered spec in one dtype: the value of ``harness_case``.
+
+    Attributes
+    ----------
+    spec : str
+        The spec's registered name.
+    dtype : str
+        The dtype the implementation runs in.
+    check_name : str
+        One of ``harness.checks.CHECK_NAMES``.
+    """
+
+    spec: str
+    dtype: str
+    check_name: str
+    _session: _Session = field(repr=False, compare=False)
+
+    @property
+    def id(self) -> str:
+        """The test id, ``<spec>-<dtype>-<check>``."""
+        return f"{self.spec}-{self.dtype}-{self.check_name}"
+
+    def result(self) -> RunResult:
+        """The run of all checks of this spec and dtype (shared with the sibling items).
+
+        Returns
+        -------
+        RunResult
+        """
+        __tracebackhide__ = True
+        return self._session.run(self.spec, self.dtype)
+
+    def check(self) -> None:
+        """Pass, fail or skip as this check's verdict says.
+
+        Raises
+        ------
+        AssertionError
+            The check failed; the message names the check, the (shrunk) input, expected and
+            got, the error in units of tolerance, and the commands that replay it.
+        """
+        __tracebackhide__ = True
+        run = self.result()
+        verdict = run[self.check_name]
+        if verdict.status == "skip":
+            pytest.skip(f"{self.id}: {verdict.message}")
+        if not verdict.passed:
+            # A run holding only this check reuses RunResult's wording of a failure.
+            one = RunResult(
+                spec=run.spec,
+                dtype=run.dtype,
+                checks=(verdict,),
+                examples=run.examples,
+                seed=run.seed,
+                replay=run.replay,
+                strict=run.strict,
+            )
+            raise AssertionError(one.summary())
+
+
+def _is_worker(config: pytest.Config) -> bool:
+    return hasattr(config, "workerinput")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """Add the ``--harness-*`` options."""
+    group = parser.getgroup("harness", "gradient-verification harness")
+    group.addoption(
+        "--harness-profile",
+        default=None,
+        metavar="NAME",
+        help=f"verification profile, one of {', '.join(PROFILES)} "
+        "(default: $HARNESS_PROFILE, else quick)",
+    )
+    group.addoption(
+        "--harness-seed", type=int, default=None, metavar="N",
+        help="generation seed (default: the fixed seed `python -m harness verify` uses)",
+    )  # fmt: skip
+    group.addoption(
+        "--harness-max-examples", type=int, default=None, metavar="N",
+        help="generated inputs per spec and dtype (default: the profile's)",
+    )  # fmt: skip
+    group.addoption(
+        "--harness-spec", action="append", default=[], metavar="NAME",
+        help="verify only this spec (repeatable; default: all registered)",
+    )  # fmt: skip
+    group.addoption(
+        "--harness-dtype", action="append", default=[], choices=SUPPORTED_DTYPES,
+        help="verify only this dtype (repeatable; default: each spec's own)",
+    )  # fmt: skip
+    group.addoption(
+        "--harness-module", action="append", default=[], metavar="MODULE",
+        help="import MODULE to register more specs (repeatable); `specs` is always imported",
+    )  # fmt: skip
+    group.addoption(
+        "--harness-strict", action="store_true", default=False,
+        help="flag rounding-limited derivatives (no output-scale allowance)",
+    )  # fmt: skip
+    group.addoption(
+        "--harness-report", default=None, metavar="DIR",
+        help="write results.json and the HTML report of the verified runs into DIR",
+    )  # fmt: skip
+    group.addoption(
+        "--harness-splits", type=int, default=1, metavar="N",
+        help="split the spec x dtype runs into N shards ...",
+    )  # fmt: skip
+    group.addoption(
+        "--harness-group", type=int, default=1, metavar="K",
+        help="... and verify shard K (1-based)",
+    )  # fmt: skip
+
+
+def _options(config: pytest.Config) -> _Options:
+    profile = config.getoption("harness_profile") or os.environ.get("HARNESS_PROFILE") or "quick"
+    if profile not in PROFILES:
+        raise pytest.UsageError(
+            f"--harness-profile (or $HARNESS_PROFILE) must be one of {', '.join(PROFILES)}; "
+            f"got {profile!r}."
+        )
+    max_examples = config.getoption("harness_max_examples")
+    if max_examples is not None and max_examples < 1:
+        raise pytest.UsageError(f"--harness-max-examples must be at least 1; got {max_examples}.")
+    seed = config.getoption("harness_seed")
+    if seed is None:
+        from harness.verify import DEFAULT_SEED
+
+        seed = DEFAULT_SEED
+    return _Options(
+        profile=profile,
+        seed=seed,
+        max_examples=max_examples,
+        strict=bool(config.getoption("harness_strict")),
+        specs=tuple(config.getoption("harness_spec")),
+        dtypes=tuple(config.getoption("harness_dtype")),
+        modules=tuple(config.getoption("harness_module")),
+        report_dir=config.getoption("harness_report"),
+        splits=config.getoption("harness_splits"),
+        group=config.getoption("harness_group"),
+    )
+
+
+def _plan(config: pytest.Config, opts: _Options) -> list[tuple[Spec, str]]:
+    # The CLI's own planning and sharding, so that both cut the runs into the same shards.
+    from harness.cli import _plan as plan_runs
+    from harness.cli import _shard
+
+    here = str(config.invocation_params.dir)
+    if here not in sys.path:
+        sys.path.insert(0, here)  # so --harness-module finds the user's own modules
+    if opts.splits < 1 or not 1 <= opts.group <= opts.splits:
+        raise pytest.UsageError(
+            f"--harness-group must be between 1 and --harness-splits ({opts.splits}); "
+            f"got {opts.group}."
+        )
+    try:
+        load_modules([*DEFAULT_MODULES, *opts.modules])
+        specs = REGISTRY.select(list(opts.specs))
+        return _shard(plan_runs(specs, list(opts.dtypes)), opts.splits, opts.group)
+    except HarnessError as exc:
+        raise pytest.UsageError(str(exc)) from None
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    """Load our hypothesis profile, the specs, and plan the runs of this process."""
+    opts = _options(config)
+    # Before hypothesis's own plugin, so that an explicit --hypothesis-profile (or verbosity)
+    # still applies on top; without one, CI=true must not leave hypothesis's `ci` profile on.
+    register_hypothesis_profiles()
+    previous_profile = hypothesis_settings.get_current_profile_name()
+    hypothesis_settings.load_profile(f"harness-{opts.profile}")
+    # Snapshot now: test modules imported later may register specs of their own.
+    plan = _plan(config, opts)
+    if opts.report_dir is not None and not _is_worker(config):
+        from harness.cli import _check_report_dir
+
+        try:
+            _check_report_dir(str(config.invocation_params.dir / opts.report_dir))
+        except HarnessError as exc:
+            raise pytest.UsageError(f"--harness-report: {exc}") from None
+    session = _Session(config, opts, plan)
+    session.previous_profile = previous_profile
+    config.pluginmanager.register(session, _PLUGIN_NAME)
+    config.addinivalue_line("markers", "xdist_group(name): run these tests on one xdist worker")
+    if _is_worker(config):
+        if config.workerinput.get(_LOADGROUP_FLAG):  # type: ignore[attr-defined]
+            # xdist's worker suffixes node ids with their group only under this option.
+            config.option.loadgroup = True
+    elif plan and getattr(config.option, "dist", "no") == "load":
+        # Plain -n distributes item by item; loadgroup does the same for unmarked tests and
+        # keeps each spec x dtype on one worker, so verify runs once per run.
+        config.option.dist = "loadgroup"
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """Tell an xdist worker that the controller distributes by group (xdist hook)."""
+    if node.config.getoption("dist") == "loadgroup":
+        node.workerinput[_LOADGROUP_FLAG] = True
