@@ -15,6 +15,13 @@ Every tolerance the harness applies is ``safety * (fd_error + rounding)``, where
   allows for underflow: a derivative below the dtype's smallest normal number (float32
   sigmoid' at z = -700 is 1e-304) cannot be represented, so returning 0 there is not a bug.
 
+Rounding that depends on the input's magnitude (softmax evaluates ``exp(z - max)``, whose
+argument carries an absolute error of ``eps * |max|``) is measured rather than modelled: the
+forward, and the VJP or JVP under test, are evaluated once more at the input perturbed by a
+few ulps, and ``c_noise`` times the change is added to the round-off of the oracle and to the
+implementation's allowance respectively. A backward-stable implementation errs by about what a
+few-ulp change of its input does.
+
 Steps are chosen per dtype of the oracle (the forward evaluated in float64) and realised as
 ``(z + h) - (z - h)``, never assumed.
 """
@@ -52,6 +59,9 @@ class ErrorModel:
         Implementation rounding, in units of ``eps * sum |v||J|`` and ``eps * sum |v||A|``.
     c_tiny : float
         Underflow allowance, in units of the dtype's smallest normal number times ``sum |v|``.
+    c_noise, noise_ulps : float
+        The input is perturbed by ``noise_ulps`` ulps per entry (random signs) to measure how
+        much rounding of the input moves the result; ``c_noise`` times that change is allowed.
     safety : float
         Factor between the estimated error and the tolerance.
     """
@@ -62,6 +72,8 @@ class ErrorModel:
     c_rel: float = 8.0
     c_out: float = 4.0
     c_tiny: float = 8.0
+    c_noise: float = 4.0
+    noise_ulps: float = 4.0
     safety: float = 4.0
 
     def base_step(self, oracle_dtype: np.dtype[np.floating]) -> float:

@@ -123,11 +123,11 @@ class Evaluator:
         """
         self._centre = (x, fx)
 
-    def forward64(self, xs: Sequence[F64]) -> list[F64]:
+    def forward64(self, xs: Sequence[F64], *, batch: bool = True) -> list[F64]:
         """``forward`` at each float64 point, returned as float64 arrays."""
         if not xs:
             return []
-        if not self.batch or xs[0].ndim != 2:
+        if not (batch and self.batch) or xs[0].ndim != 2:
             return [self._one(x) for x in xs]
         out: list[F64] = []
         per = max(1, MAX_BATCH_ELEMENTS // max(1, xs[0].size))

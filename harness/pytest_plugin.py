@@ -23,6 +23,7 @@ Options
 --harness-module MODULE    import MODULE to register more specs (repeatable)
 --harness-strict           drop the output-scale rounding allowance
 --harness-report DIR       write results.json and the HTML report into DIR
+--harness-no-html          ... results.json only
 --harness-splits N         split the spec x dtype runs into N shards ...
 --harness-group K          ... and run shard K (1-based), the same partition as the CLI's
 """
@@ -68,6 +69,7 @@ class _Options:
     dtypes: tuple[str, ...]
     modules: tuple[str, ...]
     report_dir: str | None
+    html: bool
     splits: int
     group: int
 
@@ -91,7 +93,13 @@ class _Options:
 class _Session:
     """The plugin's per-process state and its per-session hooks (registered in configure)."""
 
-    def __init__(self, config: pytest.Config, options: _Options, plan: list[tuple[Spec, str]]):
+    def __init__(
+        self,
+        config: pytest.Config,
+        options: _Options,
+        plan: list[tuple[Spec, str]],
+        previous_profile: str | None,
+    ) -> None:
         self.config = config
         self.options = options
         self.plan = plan
@@ -104,7 +112,7 @@ class _Session:
         self.received: dict[tuple[str, str], dict[str, Any]] = {}
         self.note = ""
         self.note_is_error = False
-        self.previous_profile: str | None = None
+        self.previous_profile = previous_profile
 
     def run(self, spec: str, dtype: str) -> RunResult:
         """The result of verifying ``spec`` in ``dtype``, computed at most once per process."""
@@ -191,16 +199,16 @@ class _Session:
         doc = build_document(reports, settings=self.options.settings([dt for _, dt in keys]))
         out = self.config.invocation_params.dir / self.options.report_dir
         try:
-            write_report(doc, out)
+            write_report(doc, out, html=self.options.html)
         except ReportError as exc:
             self.note, self.note_is_error = f"harness: report not written: {exc}", True
             if session.exitstatus == pytest.ExitCode.OK:
                 session.exitstatus = pytest.ExitCode.TESTS_FAILED
             return
         failed = sum(1 for k in keys if not self.received[k]["passed"])
+        where = out / ("index.html" if self.options.html else "results.json")
         self.note = (
-            f"harness: report written to {out / 'index.html'} "
-            f"({len(keys)} spec x dtype runs, {failed} failed)"
+            f"harness: report written to {where} ({len(keys)} spec x dtype runs, {failed} failed)"
         )
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
@@ -291,41 +299,72 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "(default: $HARNESS_PROFILE, else quick)",
     )
     group.addoption(
-        "--harness-seed", type=int, default=None, metavar="N",
+        "--harness-seed",
+        type=int,
+        default=None,
+        metavar="N",
         help="generation seed (default: the fixed seed `python -m harness verify` uses)",
-    )  # fmt: skip
+    )
     group.addoption(
-        "--harness-max-examples", type=int, default=None, metavar="N",
+        "--harness-max-examples",
+        type=int,
+        default=None,
+        metavar="N",
         help="generated inputs per spec and dtype (default: the profile's)",
-    )  # fmt: skip
+    )
     group.addoption(
-        "--harness-spec", action="append", default=[], metavar="NAME",
+        "--harness-spec",
+        action="append",
+        default=[],
+        metavar="NAME",
         help="verify only this spec (repeatable; default: all registered)",
-    )  # fmt: skip
+    )
     group.addoption(
-        "--harness-dtype", action="append", default=[], choices=SUPPORTED_DTYPES,
+        "--harness-dtype",
+        action="append",
+        default=[],
+        choices=SUPPORTED_DTYPES,
         help="verify only this dtype (repeatable; default: each spec's own)",
-    )  # fmt: skip
+    )
     group.addoption(
-        "--harness-module", action="append", default=[], metavar="MODULE",
+        "--harness-module",
+        action="append",
+        default=[],
+        metavar="MODULE",
         help="import MODULE to register more specs (repeatable); `specs` is always imported",
-    )  # fmt: skip
+    )
     group.addoption(
-        "--harness-strict", action="store_true", default=False,
+        "--harness-strict",
+        action="store_true",
+        default=False,
         help="flag rounding-limited derivatives (no output-scale allowance)",
-    )  # fmt: skip
+    )
     group.addoption(
-        "--harness-report", default=None, metavar="DIR",
+        "--harness-report",
+        default=None,
+        metavar="DIR",
         help="write results.json and the HTML report of the verified runs into DIR",
-    )  # fmt: skip
+    )
     group.addoption(
-        "--harness-splits", type=int, default=1, metavar="N",
+        "--harness-no-html",
+        action="store_true",
+        default=False,
+        help="with --harness-report, write results.json only",
+    )
+    group.addoption(
+        "--harness-splits",
+        type=int,
+        default=1,
+        metavar="N",
         help="split the spec x dtype runs into N shards ...",
-    )  # fmt: skip
+    )
     group.addoption(
-        "--harness-group", type=int, default=1, metavar="K",
+        "--harness-group",
+        type=int,
+        default=1,
+        metavar="K",
         help="... and verify shard K (1-based)",
-    )  # fmt: skip
+    )
 
 
 def _options(config: pytest.Config) -> _Options:
@@ -352,6 +391,7 @@ def _options(config: pytest.Config) -> _Options:
         dtypes=tuple(config.getoption("harness_dtype")),
         modules=tuple(config.getoption("harness_module")),
         report_dir=config.getoption("harness_report"),
+        html=not config.getoption("harness_no_html"),
         splits=config.getoption("harness_splits"),
         group=config.getoption("harness_group"),
     )
@@ -385,7 +425,9 @@ def pytest_configure(config: pytest.Config) -> None:
     # Before hypothesis's own plugin, so that an explicit --hypothesis-profile (or verbosity)
     # still applies on top; without one, CI=true must not leave hypothesis's `ci` profile on.
     register_hypothesis_profiles()
-    previous_profile = hypothesis_settings.get_current_profile_name()
+    # Older hypothesis releases cannot name the current profile; then there is none to restore.
+    current = getattr(hypothesis_settings, "get_current_profile_name", None)
+    previous_profile = current() if current is not None else None
     hypothesis_settings.load_profile(f"harness-{opts.profile}")
     # Snapshot now: test modules imported later may register specs of their own.
     plan = _plan(config, opts)
@@ -396,10 +438,10 @@ def pytest_configure(config: pytest.Config) -> None:
             _check_report_dir(str(config.invocation_params.dir / opts.report_dir))
         except HarnessError as exc:
             raise pytest.UsageError(f"--harness-report: {exc}") from None
-    session = _Session(config, opts, plan)
-    session.previous_profile = previous_profile
-    config.pluginmanager.register(session, _PLUGIN_NAME)
-    config.addinivalue_line("markers", "xdist_group(name): run these tests on one xdist worker")
+    config.pluginmanager.register(_Session(config, opts, plan, previous_profile), _PLUGIN_NAME)
+    if not config.pluginmanager.hasplugin("xdist"):
+        # Our items carry the mark either way; --strict-markers must not reject it.
+        config.addinivalue_line("markers", "xdist_group(name): keep these tests on one worker")
     if _is_worker(config):
         if config.workerinput.get(_LOADGROUP_FLAG):  # type: ignore[attr-defined]
             # xdist's worker suffixes node ids with their group only under this option.

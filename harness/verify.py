@@ -92,6 +92,10 @@ def run_checks(
     except CallFailure as exc:
         return [Measurement.call_failure(name, exc) for name in CHECK_NAMES]
     evaluator.set_centre(x, A64)
+    try:
+        Zp, Ap, noise_f = _perturbed(caller, evaluator, Z, x, A64, model, probe_seed)
+    except CallFailure as exc:
+        return [Measurement.call_failure(name, exc) for name in CHECK_NAMES]
     ctx = Context(
         spec=spec,
         caller=caller,
@@ -108,6 +112,9 @@ def run_checks(
         detail=detail,
         directions=directions,
         max_jacobian_bytes=max_jacobian_bytes,
+        Zp=Zp,
+        Ap=Ap,
+        noise_f=noise_f,
     )
     out = []
     for name, fn in CHECKS:
@@ -120,6 +127,28 @@ def run_checks(
                 raise
             out.append(Measurement.skip(name, f"{exc}; verified by directional checks only"))
     return out
+
+
+def _perturbed(
+    caller: Caller,
+    evaluator: Evaluator,
+    Z: NDArray[Any],
+    x: NDArray[np.float64],
+    A64: NDArray[np.float64],
+    model: ErrorModel,
+    seed: int,
+) -> tuple[NDArray[Any], NDArray[Any], NDArray[np.float64]]:
+    """The input moved by a few ulps per entry, its forward, and the float64 forward's change.
+
+    See harness.errormodel: this measures the rounding that depends on the input's magnitude.
+    """
+    signs = np.random.default_rng([seed, 1]).choice([-1.0, 1.0], size=Z.shape)
+    eps_d = float(np.finfo(Z.dtype).eps)
+    Zp = (x * (1.0 + signs * model.noise_ulps * eps_d)).astype(Z.dtype)
+    Ap = caller.forward(Zp)
+    xp = x * (1.0 + signs * model.noise_ulps * float(np.finfo(np.float64).eps))
+    noise_f = np.abs(evaluator.forward64([xp], batch=False)[0] - A64)
+    return Zp, Ap, np.where(np.isfinite(noise_f), noise_f, 0.0)
 
 
 def _validate_input(spec: Spec, Z: Any) -> NDArray[Any]:

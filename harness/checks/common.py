@@ -39,6 +39,11 @@ class Context:
     detail: bool = False  # also collect heat maps and step curves
     max_jacobian_bytes: int = 2 << 30
     directions: int = 2
+    # The input moved by a few ulps per entry (see harness.errormodel): Zp in the dtype under
+    # test with Ap = forward(Zp), and how much the float64 forward moves, per output entry.
+    Zp: Array | None = None
+    Ap: Array | None = None
+    noise_f: F64 | None = None
 
     @property
     def dtype(self) -> np.dtype[Any]:
@@ -70,6 +75,26 @@ class Context:
         return self.eps * self.c_out * block_sum(s, v_abs * np.abs(self.A64)) + (
             self.tiny * self.model.c_tiny * block_sum(s, v_abs)
         )
+
+    def fd_noise(self) -> F64:
+        """Per output entry: measured rounding noise of the float64 forward (0 if unknown)."""
+        if self.noise_f is None:
+            return np.zeros(self.x.shape)
+        return self.model.c_noise * self.noise_f
+
+    def vjp_noise(self, v: Array, G: F64) -> F64:
+        """``c_noise * |vjp(Zp, Ap, v) - G|``: how much a few-ulp change of Z moves the VJP."""
+        if self.Zp is None or self.Ap is None:
+            return np.zeros(G.shape)
+        Gp = np.asarray(self.caller.vjp(self.Zp, self.Ap, v), dtype=np.float64)
+        return self.model.c_noise * np.abs(Gp - G)
+
+    def jvp_noise(self, u: Array, W: F64) -> F64:
+        """``c_noise * |jvp(Zp, Ap, u) - W|``."""
+        if self.Zp is None or self.Ap is None:
+            return np.zeros(W.shape)
+        Wp = np.asarray(self.caller.jvp(self.Zp, self.Ap, u), dtype=np.float64)
+        return self.model.c_noise * np.abs(Wp - W)
 
     def cast(self, a: F64) -> Array:
         """``a`` rounded to the dtype under test."""

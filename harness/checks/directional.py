@@ -6,7 +6,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from harness.calls import CallFailure
-from harness.checks.common import Context, Measurement, measure, worst_of
+from harness.checks.common import Context, Measurement, block_sum, measure, worst_of
 from harness.oracle import LEVELS, fd_step, kink_distance, richardson
 
 __all__ = ["check_adjoint", "check_jvp_directional", "check_vjp_directional"]
@@ -56,12 +56,15 @@ def _fd_residual(
         if moved.any():
             rel = np.abs(lev.delta[k][moved] / (2.0 * tk) - u[moved]) / np.abs(u[moved])
             dev = max(dev, float(np.max(rel)))
-    # Outputs the step left bitwise unchanged contribute no rounding to the difference.
+    # Outputs whose block the direction leaves untouched cannot change (the structure check
+    # verifies that), so they add no rounding; leaving them out also keeps huge unperturbed
+    # outputs (ReLU at 1e308) from overflowing the estimate.
     yp, ym = lev.plus[-1], lev.minus[-1]
-    moved_out = yp != ym
-    scale = _scaled_sum(np.abs(v[moved_out]) * (np.abs(yp[moved_out]) + np.abs(ym[moved_out])))
+    touched = block_sum(ctx.spec.structure, np.abs(u)) > 0
+    noise = ctx.model.kappa * ctx.eps_o * (np.abs(yp) + np.abs(ym)) + 2.0 * ctx.fd_noise()
+    scale = _scaled_sum(np.abs(v[touched]) * noise[touched])
     t_small = t / 2 ** (LEVELS - 1)
-    roundoff = 1.5 * ctx.model.kappa * ctx.eps_o * scale / (2.0 * t_small)
+    roundoff = 1.5 * scale / (2.0 * t_small)
     value, trunc = richardson(r[0], r[1], r[2], noise=roundoff)
     if analytic is not None:
         roundoff += ctx.eps_o * float(np.sum(np.abs(analytic) * np.abs(u)))
@@ -108,12 +111,13 @@ def check_vjp_directional(ctx: Context) -> Measurement:
                     "see the jacobian check",
                 )
             G = np.asarray(ctx.caller.vjp(ctx.Z, ctx.A, ctx.cast(v)), dtype=np.float64)
+            moved = float(np.sum(np.abs(u) * ctx.vjp_noise(ctx.cast(v), G)))
             res, trunc, roundoff, _ = _fd_residual(ctx, u, t, v, G)
             if not np.isfinite(trunc):
                 parts.append(_unresolved(name))
                 continue
             got = float(np.sum(G * u))
-            tol = ctx.model.safety * (trunc + roundoff + _impl_rounding(ctx, u, v, G))
+            tol = ctx.model.safety * (trunc + roundoff + _impl_rounding(ctx, u, v, G) + moved)
             parts.append(
                 measure(
                     name,
@@ -149,6 +153,7 @@ def check_jvp_directional(ctx: Context) -> Measurement:
                 )
             u = np.asarray(ctx.cast(u), dtype=np.float64)
             W = np.asarray(ctx.caller.jvp(ctx.Z, ctx.A, ctx.cast(u)), dtype=np.float64)
+            moved = float(np.sum(np.abs(v) * ctx.jvp_noise(ctx.cast(u), W)))
             fd, trunc, roundoff, dev = _fd_residual(ctx, u, t, v, None)
             if not np.isfinite(trunc):
                 parts.append(_unresolved(name))
@@ -160,7 +165,7 @@ def check_jvp_directional(ctx: Context) -> Measurement:
             impl = ctx.eps * ctx.model.c_rel * ctx.model.summation_factor(ctx.x.shape[0]) * float(
                 np.sum(np.abs(v * W))
             ) + float(np.sum(np.abs(u) * ctx.floor(np.abs(v))))
-            tol = ctx.model.safety * (trunc + roundoff + realise + impl)
+            tol = ctx.model.safety * (trunc + roundoff + realise + impl + moved)
             parts.append(
                 measure(
                     name,
@@ -189,12 +194,15 @@ def check_adjoint(ctx: Context) -> Measurement:
             v = ctx.random_signed()
             W = np.asarray(ctx.caller.jvp(ctx.Z, ctx.A, ctx.cast(u)), dtype=np.float64)
             G = np.asarray(ctx.caller.vjp(ctx.Z, ctx.A, ctx.cast(v)), dtype=np.float64)
+            moved = float(np.sum(np.abs(v) * ctx.jvp_noise(ctx.cast(u), W))) + float(
+                np.sum(np.abs(u) * ctx.vjp_noise(ctx.cast(v), G))
+            )
             lhs = float(np.sum(W * v))
             rhs = float(np.sum(u * G))
             sf = ctx.model.summation_factor(ctx.x.size)
             rel = ctx.model.c_rel * sf * float(np.sum(np.abs(W * v)) + np.sum(np.abs(u * G)))
             floor = 2.0 * float(np.sum(np.abs(u) * ctx.floor(np.abs(v))))
-            tol = ctx.model.safety * (ctx.eps * rel + floor)
+            tol = ctx.model.safety * (ctx.eps * rel + floor + moved)
             parts.append(
                 measure(
                     name,

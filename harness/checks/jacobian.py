@@ -19,7 +19,7 @@ from numpy.typing import NDArray
 from harness.calls import CallFailure
 from harness.checks.common import Context, Measurement, measure, worst_of
 from harness.errors import JacobianTooLargeError
-from harness.oracle import LEVELS, central_steps, fd_step, kink_distance, richardson
+from harness.oracle import LEVELS, Levels, central_steps, fd_step, kink_distance, richardson
 
 __all__ = ["check_jacobian", "jacobian_bytes"]
 
@@ -48,18 +48,30 @@ class _Assembled:
     absA: F64  # |A| of the output each entry belongs to, broadcast like fd
 
 
+def _numerator_noise(ctx: Context, lev: Levels) -> F64:
+    """Round-off in ``f(x + P) - f(x - P)`` at the smallest step, per output entry.
+
+    ``kappa`` ulps of each value, plus the measured change of the forward under a few-ulp
+    change of its input (twice: one for each stencil point).
+    """
+    yp, ym = lev.plus[-1], lev.minus[-1]
+    noise = ctx.model.kappa * ctx.eps_o * (np.abs(yp) + np.abs(ym)) + 2.0 * ctx.fd_noise()
+    return np.asarray(noise, dtype=np.float64)
+
+
+def _quotients(lev: Levels, delta: list[Any], noise: F64) -> tuple[F64, F64, F64]:
+    """Richardson-extrapolated quotients, their truncation and round-off estimates."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        D = [(lev.plus[k] - lev.minus[k]) / delta[k] for k in range(LEVELS)]
+        # Richardson weights 4/3 and 1/3 on the two smallest steps' round-off.
+        roundoff = 1.5 * noise / np.abs(delta[-1])
+        fd, trunc = richardson(D[0], D[1], D[2], noise=roundoff)
+    return fd, trunc, roundoff
+
+
 def _fd_elementwise(ctx: Context, h: F64) -> _Assembled:
     lev = ctx.evaluator.levels(ctx.x, [h])[0]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        D = [(lev.plus[k] - lev.minus[k]) / lev.delta[k] for k in range(LEVELS)]
-        roundoff = (
-            1.5
-            * ctx.model.kappa
-            * ctx.eps_o
-            * (np.abs(lev.plus[-1]) + np.abs(lev.minus[-1]))
-            / lev.delta[-1]
-        )
-        fd, trunc = richardson(D[0], D[1], D[2], noise=roundoff)
+    fd, trunc, roundoff = _quotients(lev, list(lev.delta), _numerator_noise(ctx, lev))
     return _Assembled(fd, trunc, roundoff, np.abs(ctx.A64))
 
 
@@ -75,19 +87,9 @@ def _fd_columnwise(ctx: Context, h: F64) -> _Assembled:
     trunc = np.empty((m, n, n))
     roundoff = np.empty((m, n, n))
     for j, lev in enumerate(levs):
-        with np.errstate(divide="ignore", invalid="ignore"):
-            D = [(lev.plus[k] - lev.minus[k]) / lev.delta[k][j, :] for k in range(LEVELS)]
-            ro = (
-                1.5
-                * ctx.model.kappa
-                * ctx.eps_o
-                * (np.abs(lev.plus[-1]) + np.abs(lev.minus[-1]))
-                / lev.delta[-1][j, :]
-            )
-            r, e = richardson(D[0], D[1], D[2], noise=ro)
-        fd[:, :, j] = r.T
-        trunc[:, :, j] = e.T
-        roundoff[:, :, j] = ro.T
+        deltas = [lev.delta[k][j, :] for k in range(LEVELS)]
+        r, e, ro = _quotients(lev, deltas, _numerator_noise(ctx, lev))
+        fd[:, :, j], trunc[:, :, j], roundoff[:, :, j] = r.T, e.T, ro.T
     absA = np.broadcast_to(np.abs(ctx.A64).T[:, :, None], (m, n, n))
     return _Assembled(fd, trunc, roundoff, np.asarray(absA))
 
@@ -104,34 +106,24 @@ def _fd_dense(ctx: Context, h: F64) -> _Assembled:
     trunc = np.empty((N, N))
     roundoff = np.empty((N, N))
     for q, lev in enumerate(levs):
-        with np.errstate(divide="ignore", invalid="ignore"):
-            D = [
-                ((lev.plus[k] - lev.minus[k]) / lev.delta[k].flat[q]).ravel() for k in range(LEVELS)
-            ]
-            ro = (
-                1.5
-                * ctx.model.kappa
-                * ctx.eps_o
-                * (np.abs(lev.plus[-1]) + np.abs(lev.minus[-1])).ravel()
-                / lev.delta[-1].flat[q]
-            )
-            r, e = richardson(D[0], D[1], D[2], noise=ro)
-        fd[:, q], trunc[:, q], roundoff[:, q] = r, e, ro
+        deltas = [float(lev.delta[k].flat[q]) for k in range(LEVELS)]
+        r, e, ro = _quotients(lev, deltas, _numerator_noise(ctx, lev))
+        fd[:, q], trunc[:, q], roundoff[:, q] = r.ravel(), e.ravel(), ro.ravel()
     absA = np.broadcast_to(np.abs(ctx.A64).ravel()[:, None], (N, N))
     return _Assembled(fd, trunc, roundoff, np.asarray(absA))
 
 
-def _vjp_rows(ctx: Context) -> F64:
-    """The Jacobian's rows from the VJP of unit vectors, grouped by the structure."""
+def _vjp_rows(ctx: Context, Z: Any, A: Any) -> F64:
+    """The Jacobian's rows at Z from the VJP of unit vectors, grouped by the structure."""
     n, m = ctx.x.shape
     structure = ctx.spec.structure
     if structure == "elementwise":
-        ones = np.ones_like(ctx.Z)
-        return np.asarray(ctx.caller.vjp(ctx.Z, ctx.A, ones), dtype=np.float64)
+        ones = np.ones_like(Z)
+        return np.asarray(ctx.caller.vjp(Z, A, ones), dtype=np.float64)
     if structure == "columnwise":
         # One call: n copies of the input side by side, copy p probing row p of every block.
-        Zt = np.tile(ctx.Z, (1, n))
-        At = np.tile(ctx.A, (1, n))
+        Zt = np.tile(Z, (1, n))
+        At = np.tile(A, (1, n))
         V = np.zeros((n, n * m), dtype=ctx.dtype)
         for p in range(n):
             V[p, p * m : (p + 1) * m] = 1
@@ -145,9 +137,7 @@ def _vjp_rows(ctx: Context) -> F64:
     for p in range(N):
         V = np.zeros(N, dtype=ctx.dtype)
         V[p] = 1
-        J[p, :] = np.asarray(
-            ctx.caller.vjp(ctx.Z, ctx.A, V.reshape(n, m)), dtype=np.float64
-        ).ravel()
+        J[p, :] = np.asarray(ctx.caller.vjp(Z, A, V.reshape(n, m)), dtype=np.float64).ravel()
     return J
 
 
@@ -258,7 +248,7 @@ def _heatmap(ratio: F64, structure: str, worst: tuple[int, ...] | None) -> dict[
     }
 
 
-def _kink_subgradients(ctx: Context, G: F64, on_kink: NDArray[np.bool_]) -> Measurement:
+def _kink_subgradients(ctx: Context, G: F64, on_kink: NDArray[np.bool_], moved: F64) -> Measurement:
     """At entries on a kink, the analytic derivative must lie between the one-sided ones."""
     x = ctx.x
     kinks = ctx.spec.kinks
@@ -279,12 +269,14 @@ def _kink_subgradients(ctx: Context, G: F64, on_kink: NDArray[np.bool_]) -> Meas
         l1, l2 = (f0 - fm1) / dm1, (f0 - fm2) / dm2
         right, left = 2 * r2 - r1, 2 * l2 - l1
         k = ctx.model.kappa * ctx.eps_o
-        e_right = np.abs(r2 - r1) + 3 * k * (np.abs(fp2) + np.abs(f0)) / dp2
-        e_left = np.abs(l2 - l1) + 3 * k * (np.abs(fm2) + np.abs(f0)) / dm2
+        noise = 2.0 * ctx.fd_noise()
+        e_right = np.abs(r2 - r1) + 3 * (k * (np.abs(fp2) + np.abs(f0)) + noise) / dp2
+        e_left = np.abs(l2 - l1) + 3 * (k * (np.abs(fm2) + np.abs(f0)) + noise) / dm2
     lo, hi = np.minimum(left, right), np.maximum(left, right)
     impl = (
         ctx.eps * (ctx.model.c_rel * np.maximum(np.abs(lo), np.abs(hi)) + ctx.c_out * np.abs(f0))
         + ctx.model.c_tiny * ctx.tiny
+        + moved
     )
     tol = ctx.model.safety * (np.maximum(e_left, e_right) + impl)
     err = np.where(lo > G, lo - G, np.where(hi < G, G - hi, 0.0))
@@ -363,7 +355,14 @@ def check_jacobian(ctx: Context) -> Measurement:
             asm = _fd_columnwise(ctx, h)
         else:
             asm = _fd_dense(ctx, h)
-        sources: list[tuple[str, F64]] = [("vjp row vs central differences", _vjp_rows(ctx))]
+        rows = _vjp_rows(ctx, ctx.Z, ctx.A)
+        sources: list[tuple[str, F64]] = [("vjp row vs central differences", rows)]
+        # How far a few-ulp change of Z moves the rows: the implementation's own rounding
+        # that grows with |z| (see harness.errormodel).
+        moved = np.zeros(rows.shape)
+        if ctx.Zp is not None and ctx.Ap is not None:
+            moved = ctx.model.c_noise * np.abs(_vjp_rows(ctx, ctx.Zp, ctx.Ap) - rows)
+            moved = np.where(np.isfinite(moved), moved, 0.0)
         if ctx.spec.jvp is not None:
             sources.append(("jvp column vs central differences", _jvp_cols(ctx, h)))
         extra: list[Measurement] = []
@@ -378,7 +377,7 @@ def check_jacobian(ctx: Context) -> Measurement:
     smooth = ~on_kink if structure == "elementwise" else np.ones(asm.fd.shape, dtype=bool)
     n_sum = ctx.x.shape[0] if structure != "elementwise" else 1
     impl_rel = ctx.model.c_rel * ctx.model.summation_factor(n_sum) * np.abs(asm.fd)
-    impl = ctx.eps * (impl_rel + ctx.c_out * asm.absA) + ctx.model.c_tiny * ctx.tiny
+    impl = ctx.eps * (impl_rel + ctx.c_out * asm.absA) + ctx.model.c_tiny * ctx.tiny + moved
     tol = ctx.model.safety * (asm.trunc + asm.roundoff + impl)
     tol = np.where(smooth, tol, np.inf)
     resolved = ~smooth | np.isfinite(asm.trunc)
@@ -396,7 +395,7 @@ def check_jacobian(ctx: Context) -> Measurement:
         with np.errstate(invalid="ignore", divide="ignore"):
             ratios.append(np.where(smooth & resolved, np.abs(J - asm.fd) / tol, 0.0))
         if structure == "elementwise" and on_kink.any():
-            parts.append(_kink_subgradients(ctx, J, on_kink))
+            parts.append(_kink_subgradients(ctx, J, on_kink, moved))
     result = worst_of(name, parts)
     if ctx.detail and ratios:
         ratio = np.maximum.reduce(ratios)
