@@ -160,6 +160,28 @@ class Evaluator:
                 f"{y[i]!r}; the declared structure is violated",
             )
 
+    def forward_complex(self, xs: Sequence[NDArray[np.complex128]]) -> list[Any] | None:
+        """``forward`` at complex points, or None when the function does not support them.
+
+        Support means: accepts complex input without raising and returns a complex array.
+        Whether its imaginary part is a derivative (holomorphic code) is for the caller to
+        cross-check.
+        """
+        if not xs:
+            return []
+        outs: list[Any] = []
+        groups = [list(xs)] if self.batch and xs[0].ndim == 2 else [[x] for x in xs]
+        for group in groups:
+            z = np.concatenate(group, axis=1) if len(group) > 1 else group[0]
+            try:
+                y = self.caller.forward(z, oracle=True)
+            except CallFailure:
+                return None
+            if not np.iscomplexobj(y):
+                return None
+            outs.extend(np.split(y, len(group), axis=1) if len(group) > 1 else [y])
+        return outs
+
     def _one(self, x: F64) -> F64:
         return np.asarray(self.caller.forward(x, oracle=True), dtype=np.float64)
 

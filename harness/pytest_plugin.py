@@ -8,10 +8,10 @@ such as ``sigmoid-float64-vjp_directional``::
         harness_case.check()
 
 ``verify`` runs every check of one spec and dtype at once, so its result is computed once per
-process and shared by that run's items; under pytest-xdist the items of one run carry the
-same ``xdist_group`` mark so that one worker gets them all. Each run's result travels to the
-controller (or stays in the single process) inside the call report's ``user_properties``, and
-only the controller writes ``--harness-report``.
+process and shared by that run's items; under pytest-xdist (``--dist load``, the default of
+``-n``, or ``loadgroup``) the plugin's scheduler sends all items of one run to one worker.
+Each run's result travels to the controller (or stays in the single process) as JSON in the
+call report's ``user_properties``, and only the controller writes ``--harness-report``.
 
 Options
 -------
@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from collections.abc import Generator
 from dataclasses import dataclass, field
@@ -54,8 +55,6 @@ DEFAULT_MODULES = ("specs",)
 CASE_ARG = "harness_case"
 # The name under which a run's serialized result rides in a call report's user_properties.
 RUN_PROPERTY = "harness_run"
-# Set in an xdist worker's workerinput when the controller switched --dist load to loadgroup.
-_LOADGROUP_FLAG = "harness_loadgroup"
 _PLUGIN_NAME = "harness-session"
 
 
@@ -149,13 +148,19 @@ class _Session:
         """Parametrize ``harness_case`` over the planned spec x dtype runs and the checks."""
         if CASE_ARG not in metafunc.fixturenames:
             return
-        params = []
-        for spec, dtype in self.plan:
-            group = pytest.mark.xdist_group(f"harness-{spec.name}-{dtype}")
-            for check in CHECK_NAMES:
-                case = HarnessCase(spec.name, dtype, check, self)
-                params.append(pytest.param(case, id=case.id, marks=group))
-        metafunc.parametrize(CASE_ARG, params)
+        metafunc.parametrize(CASE_ARG, [pytest.param(c, id=c.id) for c in self.cases()])
+
+    def cases(self) -> list[HarnessCase]:
+        """One case per planned spec x dtype run and check, in the plan's order."""
+        return [
+            HarnessCase(spec.name, dtype, check, self)
+            for spec, dtype in self.plan
+            for check in CHECK_NAMES
+        ]
+
+    def case_runs(self) -> dict[str, str]:
+        """Test id -> the spec x dtype run it reads, for every planned item."""
+        return {c.id: f"{c.spec}-{c.dtype}" for c in self.cases()}
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(
@@ -422,13 +427,6 @@ def _plan(config: pytest.Config, opts: _Options) -> list[tuple[Spec, str]]:
 def pytest_configure(config: pytest.Config) -> None:
     """Load our hypothesis profile, the specs, and plan the runs of this process."""
     opts = _options(config)
-    # Before hypothesis's own plugin, so that an explicit --hypothesis-profile (or verbosity)
-    # still applies on top; without one, CI=true must not leave hypothesis's `ci` profile on.
-    register_hypothesis_profiles()
-    # Older hypothesis releases cannot name the current profile; then there is none to restore.
-    current = getattr(hypothesis_settings, "get_current_profile_name", None)
-    previous_profile = current() if current is not None else None
-    hypothesis_settings.load_profile(f"harness-{opts.profile}")
     # Snapshot now: test modules imported later may register specs of their own.
     plan = _plan(config, opts)
     if opts.report_dir is not None and not _is_worker(config):
@@ -438,22 +436,46 @@ def pytest_configure(config: pytest.Config) -> None:
             _check_report_dir(str(config.invocation_params.dir / opts.report_dir))
         except HarnessError as exc:
             raise pytest.UsageError(f"--harness-report: {exc}") from None
+    # Before hypothesis's own plugin, so that an explicit --hypothesis-profile (or verbosity)
+    # still applies on top; without one, CI=true must not leave hypothesis's `ci` profile on.
+    # After the usage errors above: a run that stops there must leave the profile alone.
+    register_hypothesis_profiles()
+    # Older hypothesis releases cannot name the current profile; then there is none to restore.
+    current = getattr(hypothesis_settings, "get_current_profile_name", None)
+    previous_profile = current() if current is not None else None
+    hypothesis_settings.load_profile(f"harness-{opts.profile}")
     config.pluginmanager.register(_Session(config, opts, plan, previous_profile), _PLUGIN_NAME)
-    if not config.pluginmanager.hasplugin("xdist"):
-        # Our items carry the mark either way; --strict-markers must not reject it.
-        config.addinivalue_line("markers", "xdist_group(name): keep these tests on one worker")
-    if _is_worker(config):
-        if config.workerinput.get(_LOADGROUP_FLAG):  # type: ignore[attr-defined]
-            # xdist's worker suffixes node ids with their group only under this option.
-            config.option.loadgroup = True
-    elif plan and getattr(config.option, "dist", "no") == "load":
-        # Plain -n distributes item by item; loadgroup does the same for unmarked tests and
-        # keeps each spec x dtype on one worker, so verify runs once per run.
-        config.option.dist = "loadgroup"
 
 
-@pytest.hookimpl(optionalhook=True)
-def pytest_configure_node(node: Any) -> None:
-    """Tell an xdist worker that the controller distributes by group (xdist hook)."""
-    if node.config.getoption("dist") == "loadgroup":
-        node.workerinput[_LOADGROUP_FLAG] = True
+@pytest.hookimpl(optionalhook=True, tryfirst=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """Under ``--dist load`` or ``loadgroup``, send each spec x dtype run to one worker.
+
+    An xdist hook. xdist's own ``loadgroup`` finds groups in node ids it rewrites, which
+    pytest >= 9.2 no longer lets it do (pytest-xdist issue #1386); grouping by our own ids
+    does not depend on that. Other tests are distributed as ``--dist`` says.
+    """
+    session = config.pluginmanager.get_plugin(_PLUGIN_NAME)
+    dist = config.getoption("dist")
+    if not isinstance(session, _Session) or not session.plan or dist not in ("load", "loadgroup"):
+        return None
+    return _run_scheduler(config, log, session.case_runs(), by_mark=dist == "loadgroup")
+
+
+def _run_scheduler(config: pytest.Config, log: Any, runs: dict[str, str], by_mark: bool) -> Any:
+    from xdist.scheduler import LoadGroupScheduling
+
+    # The parametrize id, before any "@group" suffix xdist may have added to the node id.
+    param_id = re.compile(r"\[([^\[\]]*)\](?:@[^\[\]]*)?$")
+
+    class RunScheduling(LoadGroupScheduling):
+        """Work units: one per spec x dtype run, one per other test (or xdist_group)."""
+
+        def _split_scope(self, nodeid: str) -> str:
+            m = param_id.search(nodeid)
+            run = runs.get(m.group(1)) if m else None
+            if run is not None:
+                return f"harness:{run}"
+            return super()._split_scope(nodeid) if by_mark else nodeid
+
+    return RunScheduling(config, log)

@@ -44,6 +44,7 @@ class Context:
     Zp: Array | None = None
     Ap: Array | None = None
     noise_f: F64 | None = None
+    complex_step: bool = True  # try the complex-step oracle (cross-checked) in the jacobian
 
     @property
     def dtype(self) -> np.dtype[Any]:
