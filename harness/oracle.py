@@ -139,7 +139,7 @@ class Evaluator:
             stack = list(group)
             if self._centre is not None:
                 stack.append(self._centre[0])
-            y = np.split(self._one(np.concatenate(stack, axis=1)), len(stack), axis=1)
+            y = np.split(self._one(np.concatenate(stack, axis=1), fresh=True), len(stack), axis=1)
             if self._centre is not None:
                 self._same_as_centre(y.pop())
             out.extend(y)
@@ -174,7 +174,7 @@ class Evaluator:
         for group in groups:
             z = np.concatenate(group, axis=1) if len(group) > 1 else group[0]
             try:
-                y = self.caller.forward(z, oracle=True)
+                y = self.caller.forward(z, oracle=True, fresh=len(group) > 1)
             except CallFailure:
                 return None
             if not np.iscomplexobj(y):
@@ -182,8 +182,8 @@ class Evaluator:
             outs.extend(np.split(y, len(group), axis=1) if len(group) > 1 else [y])
         return outs
 
-    def _one(self, x: F64) -> F64:
-        return np.asarray(self.caller.forward(x, oracle=True), dtype=np.float64)
+    def _one(self, x: F64, *, fresh: bool = False) -> F64:
+        return np.asarray(self.caller.forward(x, oracle=True, fresh=fresh), dtype=np.float64)
 
     def levels(self, x: F64, probes: Sequence[F64], *, batch: bool = True) -> list[Levels]:
         """Central-difference stencils at three step levels for each probe direction.

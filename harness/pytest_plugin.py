@@ -463,12 +463,13 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
 
 
 def _run_scheduler(config: pytest.Config, log: Any, runs: dict[str, str], by_mark: bool) -> Any:
-    from xdist.scheduler import LoadGroupScheduling
+    # xdist ships no type information; only this function touches it.
+    from xdist.scheduler import LoadGroupScheduling  # type: ignore[import-untyped]
 
     # The parametrize id, before any "@group" suffix xdist may have added to the node id.
     param_id = re.compile(r"\[([^\[\]]*)\](?:@[^\[\]]*)?$")
 
-    class RunScheduling(LoadGroupScheduling):
+    class RunScheduling(LoadGroupScheduling):  # type: ignore[misc]
         """Work units: one per spec x dtype run, one per other test (or xdist_group)."""
 
         def _split_scope(self, nodeid: str) -> str:

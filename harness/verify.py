@@ -223,7 +223,12 @@ def _record(ex: Example) -> InputRecord:
 
 
 def _check_result(
-    name: str, m: Measurement, ex: Example | None, agg: _Aggregate | None, replay: str
+    name: str,
+    m: Measurement,
+    ex: Example | None,
+    agg: _Aggregate | None,
+    replay: str,
+    record: InputRecord | None = None,
 ) -> CheckResult:
     worst = None
     if m.status != "skip":
@@ -237,7 +242,7 @@ def _check_result(
             tolerance=m.tolerance,
             ratio=m.ratio,
             location=m.location,
-            input=_record(ex) if ex is not None else None,
+            input=record if record is not None else (_record(ex) if ex is not None else None),
             replay=replay,
         )
     if agg is None:
@@ -347,7 +352,8 @@ def verify_at(
     )
     elapsed = time.perf_counter() - t0
     ex = Example(Z=Z, family="given", layout=layout, probe_seed=probe_seed)
-    checks = tuple(_check_result(m.check, m, ex, None, "") for m in ms)
+    record = _record(ex)
+    checks = tuple(_check_result(m.check, m, ex, None, "", record) for m in ms)
     return RunResult(
         spec=spec.name,
         dtype=Z.dtype.name,

@@ -79,3 +79,39 @@ def test_a_relative_1e9_error_is_far_above_the_tolerance():
     assert good.passed
     # Entry-wise tolerance / |J| is what a relative error must exceed to be caught.
     assert good["jacobian"].error_ratio < 0.2
+
+
+def _stable_sigmoid_with_abs(Z):
+    # The usual stable form; abs and where break the complex step (numerics.md).
+    e = np.exp(-np.abs(Z))
+    return np.where(Z >= 0, 1 / (1 + e), e / (1 + e))
+
+
+def _rejects_complex(Z):
+    if np.iscomplexobj(Z):
+        raise TypeError("real input only")
+    return 1 / (1 + np.exp(-Z))
+
+
+@pytest.mark.parametrize(
+    ("forward", "oracle"),
+    [
+        pytest.param(None, "complex step, cross-checked", id="holomorphic-uses-complex-step"),
+        pytest.param(_stable_sigmoid_with_abs, "disagrees", id="abs-falls-back"),
+        pytest.param(_rejects_complex, "does not take complex", id="real-only-falls-back"),
+    ],
+)
+def test_complex_step_is_cross_checked_and_falls_back(forward, oracle):
+    import specs  # noqa: F401
+
+    sigmoid = harness.REGISTRY.get("sigmoid")
+    spec = harness.Spec(
+        name="sigmoid-variant",
+        forward=forward or sigmoid.forward,
+        vjp=sigmoid.vjp,
+        structure="elementwise",
+    )
+    Z = np.random.default_rng(3).standard_normal((4, 5))
+    result = harness.verify_at(spec, Z)
+    assert result.passed, result.summary()
+    assert oracle in result["jacobian"].message
