@@ -27,8 +27,8 @@ from harness.errors import (
 )
 from harness.registry import REGISTRY, Registry, load_modules, register
 from harness.results import CheckResult, InputRecord, RunResult, SpecReport, Worst
+from harness.runner import assert_verified, verify, verify_at
 from harness.spec import Spec
-from harness.verify import assert_verified, verify, verify_at
 
 __version__ = "0.1.0"
 

@@ -139,7 +139,8 @@ def _load(modules: Sequence[str], defaults: bool) -> None:
     load_modules(([*DEFAULT_MODULES] if defaults else []) + list(modules))
 
 
-def _check_report_dir(path: str) -> Path:
+def check_report_dir(path: str) -> Path:
+    """The report directory, checked to be a writable directory (UsageError if not)."""
     out = Path(path)
     probe = out if out.exists() else out.parent if str(out.parent) else Path(".")
     while not probe.exists() and probe != probe.parent:
@@ -151,7 +152,8 @@ def _check_report_dir(path: str) -> Path:
     return out
 
 
-def _plan(specs: list[Any], dtypes: list[str]) -> list[tuple[Any, str]]:
+def plan_runs(specs: list[Any], dtypes: list[str]) -> list[tuple[Any, str]]:
+    """The spec x dtype runs to make, in registration order."""
     plan = []
     for spec in specs:
         for dt in spec.dtypes:
@@ -160,7 +162,8 @@ def _plan(specs: list[Any], dtypes: list[str]) -> list[tuple[Any, str]]:
     return plan
 
 
-def _shard(plan: list[Any], splits: int, group: int) -> list[Any]:
+def shard_runs(plan: list[Any], splits: int, group: int) -> list[Any]:
+    """Shard ``group`` of ``splits`` (1-based), round robin over the plan."""
     if splits < 1 or not 1 <= group <= splits:
         raise UsageError(f"--group must be between 1 and --splits ({splits}); got {group}.")
     return [item for i, item in enumerate(plan) if i % splits == group - 1]
@@ -168,7 +171,7 @@ def _shard(plan: list[Any], splits: int, group: int) -> list[Any]:
 
 def _cmd_verify(args: argparse.Namespace) -> int:
     from harness.report.document import build_document, spec_report, write_report
-    from harness.verify import DEFAULT_SEED, verify
+    from harness.runner import DEFAULT_SEED, verify
 
     if args.no_report and args.no_html:
         raise UsageError("--no-report and --no-html contradict each other; give one.")
@@ -180,12 +183,12 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     specs = REGISTRY.select(args.spec)
     if not specs:
         raise UsageError("No specs are registered; give --module to import some.")
-    plan = _shard(_plan(specs, args.dtype), args.splits, args.group)
+    plan = shard_runs(plan_runs(specs, args.dtype), args.splits, args.group)
     if not plan:
         raise UsageError(
             "Nothing to verify: none of the selected specs supports the dtypes asked for."
         )
-    out = None if args.no_report else _check_report_dir(args.report_dir)
+    out = None if args.no_report else check_report_dir(args.report_dir)
     seed = DEFAULT_SEED if args.seed is None else args.seed
     results_path = str((out or Path("reports")) / "results.json")
     runs: dict[str, list[RunResult]] = {}
@@ -240,7 +243,7 @@ def _cmd_replay(args: argparse.Namespace) -> int:
     from harness.checks import CHECK_NAMES
     from harness.report.document import load_document
     from harness.results import SpecReport
-    from harness.verify import verify_at
+    from harness.runner import verify_at
 
     if args.check not in CHECK_NAMES:
         raise UsageError(f"Unknown check {args.check!r}; checks: {', '.join(CHECK_NAMES)}.")
@@ -271,7 +274,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     from harness.report.document import load_document, merge_documents, write_report
 
     doc = merge_documents([load_document(p) for p in args.merge])
-    out = _check_report_dir(args.report_dir)
+    out = check_report_dir(args.report_dir)
     write_report(doc, out, html=not args.no_html)
     print(f"merged {len(args.merge)} file(s) into {out}: {'PASSED' if doc['passed'] else 'FAILED'}")
     return 0 if doc["passed"] else 1

@@ -61,6 +61,9 @@ def register_hypothesis_profiles() -> None:
     for p in PROFILES.values():
         settings.register_profile(
             f"harness-{p.name}",
+            # From hypothesis's defaults, not from whatever profile is loaded (under CI=true
+            # that is its `ci` profile, which would switch off the example database).
+            parent=settings.get_profile("default"),
             max_examples=p.max_examples,
             deadline=None,
             suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],

@@ -121,7 +121,7 @@ class _Session:
         if isinstance(outcome, str):
             pytest.fail(outcome, pytrace=False)
         if outcome is None:
-            from harness.verify import verify
+            from harness.runner import verify
 
             opts = self.options
             try:
@@ -384,7 +384,7 @@ def _options(config: pytest.Config) -> _Options:
         raise pytest.UsageError(f"--harness-max-examples must be at least 1; got {max_examples}.")
     seed = config.getoption("harness_seed")
     if seed is None:
-        from harness.verify import DEFAULT_SEED
+        from harness.runner import DEFAULT_SEED
 
         seed = DEFAULT_SEED
     return _Options(
@@ -404,8 +404,7 @@ def _options(config: pytest.Config) -> _Options:
 
 def _plan(config: pytest.Config, opts: _Options) -> list[tuple[Spec, str]]:
     # The CLI's own planning and sharding, so that both cut the runs into the same shards.
-    from harness.cli import _plan as plan_runs
-    from harness.cli import _shard
+    from harness.cli import plan_runs, shard_runs
 
     here = str(config.invocation_params.dir)
     if here not in sys.path:
@@ -418,7 +417,7 @@ def _plan(config: pytest.Config, opts: _Options) -> list[tuple[Spec, str]]:
     try:
         load_modules([*DEFAULT_MODULES, *opts.modules])
         specs = REGISTRY.select(list(opts.specs))
-        return _shard(plan_runs(specs, list(opts.dtypes)), opts.splits, opts.group)
+        return shard_runs(plan_runs(specs, list(opts.dtypes)), opts.splits, opts.group)
     except HarnessError as exc:
         raise pytest.UsageError(str(exc)) from None
 
@@ -430,10 +429,10 @@ def pytest_configure(config: pytest.Config) -> None:
     # Snapshot now: test modules imported later may register specs of their own.
     plan = _plan(config, opts)
     if opts.report_dir is not None and not _is_worker(config):
-        from harness.cli import _check_report_dir
+        from harness.cli import check_report_dir
 
         try:
-            _check_report_dir(str(config.invocation_params.dir / opts.report_dir))
+            check_report_dir(str(config.invocation_params.dir / opts.report_dir))
         except HarnessError as exc:
             raise pytest.UsageError(f"--harness-report: {exc}") from None
     # Before hypothesis's own plugin, so that an explicit --hypothesis-profile (or verbosity)

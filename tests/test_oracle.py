@@ -97,7 +97,7 @@ def _rejects_complex(Z):
     ("forward", "oracle"),
     [
         pytest.param(None, "complex step, cross-checked", id="holomorphic-uses-complex-step"),
-        pytest.param(_stable_sigmoid_with_abs, "disagrees", id="abs-falls-back"),
+        pytest.param(_stable_sigmoid_with_abs, "central differences", id="abs-falls-back"),
         pytest.param(_rejects_complex, "does not take complex", id="real-only-falls-back"),
     ],
 )

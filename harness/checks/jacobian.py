@@ -162,7 +162,10 @@ def _use_complex_step(ctx: Context, asm: _Assembled, resolved: NDArray[np.bool_]
     """
     cs = _complex_step(ctx, h, asm.fd.shape)
     if cs is None:
-        return "oracle: central differences (the forward does not take complex input)"
+        return (
+            "oracle: central differences (the forward does not take complex input, or drops "
+            "its imaginary part)"
+        )
     gap = np.abs(cs - asm.fd)
     fd_err = ctx.model.safety * (asm.trunc + asm.roundoff)
     ok = ~resolved | (gap <= fd_err)
