@@ -24,9 +24,22 @@ from numpy.typing import NDArray
 
 from harness.spec import Spec
 
-__all__ = ["CallFailure", "Caller", "Counts", "fmt_index"]
+__all__ = ["CALL_FAILURE_KINDS", "CallFailure", "Caller", "Counts", "fmt_index"]
 
 Array = NDArray[Any]
+
+
+# The `kind` of every CallFailure, which is also a Measurement's `what` for call failures.
+CALL_FAILURE_KINDS: tuple[str, ...] = (
+    "raised",
+    "timeout",
+    "inplace",
+    "type",
+    "shape",
+    "dtype",
+    "nonfinite",
+    "structure",
+)
 
 
 class CallFailure(Exception):
@@ -104,6 +117,9 @@ class Caller:
         self.timeout = timeout
         self.layout = "C"  # memory layout the inputs are handed over in
         self.counts = Counts()
+        # A function that once ran out of time is not called again on this input: every
+        # later call would cost the full limit again.
+        self.timed_out: dict[str, CallFailure] = {}
 
     # -- the guard ------------------------------------------------------------------------
     @contextmanager
@@ -126,11 +142,13 @@ class Caller:
         try:
             yield
         except _Timeout:
-            raise CallFailure(
+            failure = CallFailure(
                 "timeout",
                 f"{what} did not return within the time limit of {self.timeout:g} s "
                 f"(set timeout= or --timeout to change it)",
-            ) from None
+            )
+            self.timed_out[what] = failure
+            raise failure from None
         finally:
             signal.setitimer(signal.ITIMER_REAL, 0.0)
             signal.signal(signal.SIGALRM, old)
@@ -147,6 +165,8 @@ class Caller:
         check_finite: bool = True,
         fresh: bool = False,
     ) -> Array:
+        if what in self.timed_out:
+            raise self.timed_out[what]
         lay = self.layout if layout is None else layout
         if fresh:
             # The arguments are temporaries of the harness, used once: no copy to protect.
@@ -164,7 +184,7 @@ class Caller:
                 out = fn(*passed.values())
         except CallFailure:
             raise
-        except Exception as exc:  # the function under test may raise anything
+        except (Exception, SystemExit) as exc:  # the function under test may raise anything
             shapes = ", ".join(f"{k}: {v.shape} {v.dtype}" for k, v in args.items())
             raise CallFailure(
                 "raised", f"{what} raised {type(exc).__name__}: {exc} (called with {shapes})"

@@ -147,6 +147,8 @@ def check_report_dir(path: str) -> Path:
         probe = probe.parent
     if out.exists() and not out.is_dir():
         raise UsageError(f"--report-dir {out} exists and is not a directory.")
+    if not probe.is_dir():
+        raise UsageError(f"--report-dir {out}: {probe} is a file, not a directory.")
     if not os.access(probe, os.W_OK):
         raise UsageError(f"--report-dir {out} is not writable (checked {probe}).")
     return out

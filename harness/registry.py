@@ -7,7 +7,7 @@ import importlib
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar, overload
 
-from harness.errors import RegistryError, SpecError, UsageError
+from harness.errors import HarnessError, RegistryError, SpecError, UsageError
 from harness.spec import Spec
 
 __all__ = ["REGISTRY", "Registry", "load_modules", "register"]
@@ -137,3 +137,9 @@ def load_modules(modules: list[str]) -> None:
                 f"Cannot import spec module {mod!r}: {exc}. Give a dotted module name "
                 f"importable from the current directory or the installed packages."
             ) from None
+        except HarnessError as exc:
+            raise UsageError(f"In spec module {mod!r}: {exc}") from exc
+        except Exception as exc:  # the user's module may fail in any way while importing
+            raise UsageError(
+                f"Importing spec module {mod!r} failed: {type(exc).__name__}: {exc}"
+            ) from exc

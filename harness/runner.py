@@ -15,7 +15,7 @@ from hypothesis.database import DirectoryBasedExampleDatabase, ExampleDatabase
 from hypothesis.errors import Flaky, HypothesisException
 from numpy.typing import NDArray
 
-from harness.calls import Caller, CallFailure, Counts
+from harness.calls import CALL_FAILURE_KINDS, Caller, CallFailure, Counts
 from harness.checks import CHECK_NAMES, CHECKS, Context, Measurement
 from harness.errormodel import DEFAULT_MODEL, ErrorModel
 from harness.errors import JacobianTooLargeError, UsageError
@@ -54,10 +54,14 @@ def _dtype(spec: Spec, dtype: Any) -> np.dtype[Any]:
 
 
 def _module_flag(spec: Spec) -> str:
-    mod = getattr(spec.forward, "__module__", None) or ""
-    if not mod or mod == "specs" or mod.startswith("specs.") or mod == "__main__":
-        return ""
-    return f" --module {mod}"
+    """``--module M`` naming where the spec's own code lives, for replay commands."""
+    for fn in (spec.vjp, spec.forward, spec.jvp, spec.jacobian):
+        mod = getattr(fn, "__module__", None) or ""
+        if mod and mod != "specs" and not mod.startswith("specs.") and mod != "__main__":
+            if mod.startswith(("numpy", "scipy", "builtins")):
+                continue
+            return f" --module {mod}"
+    return ""
 
 
 def run_checks(
@@ -122,6 +126,10 @@ def run_checks(
             # The checks handle inf and NaN on purpose; numpy's warnings about them are noise.
             with np.errstate(all="ignore"):
                 out.append(fn(ctx))
+        except CallFailure as exc:
+            # Every check turns its own call failures into verdicts; this catches the ones
+            # met in a check's later steps (a stencil at a kink, a detail plot).
+            out.append(Measurement.call_failure(name, exc))
         except JacobianTooLargeError as exc:
             if jacobian == "always":
                 raise
@@ -524,7 +532,7 @@ def _detail(
     **kw: Any,
 ) -> Measurement:
     """Re-run one check's worst input with heat map and step curve collection on."""
-    if name != "jacobian":
+    if name != "jacobian" or m.what in CALL_FAILURE_KINDS:
         return m
     ms = run_checks(spec, ex.Z, layout=ex.layout, probe_seed=ex.probe_seed, detail=True, **kw)
     again = next(x for x in ms if x.check == name)

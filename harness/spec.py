@@ -96,8 +96,9 @@ class Spec:
     """
 
     name: str
-    forward: Callable[..., Any]
-    vjp: Callable[..., Any]
+    # Defaults of None only so that leaving one out is a SpecError naming it, not a TypeError.
+    forward: Callable[..., Any] = None  # type: ignore[assignment]
+    vjp: Callable[..., Any] = None  # type: ignore[assignment]
     jvp: Callable[..., Any] | None = None
     jacobian: Callable[..., Any] | None = None
     structure: Structure = "dense"

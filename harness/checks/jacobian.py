@@ -27,6 +27,18 @@ F64 = NDArray[np.float64]
 HEATMAP_MAX = 64
 
 
+def fmt_bytes(n: int) -> str:
+    """A byte count for people: 1000 bytes, 9.4 KiB, 2.0 GiB."""
+    if n < 1024:
+        return f"{n} bytes"
+    value = float(n)
+    for unit in ("KiB", "MiB", "GiB"):
+        value /= 1024.0
+        if value < 1024.0:
+            return f"{value:.1f} {unit}"
+    return f"{value / 1024.0:.1f} TiB"
+
+
 def jacobian_bytes(structure: str, shape: tuple[int, ...]) -> int:
     """Memory the assembled Jacobians need (several float64 copies of the stored entries)."""
     n, m = shape
@@ -420,8 +432,8 @@ def check_jacobian(ctx: Context) -> Measurement:
     if need > ctx.max_jacobian_bytes:
         raise JacobianTooLargeError(
             f"the explicit Jacobian of {ctx.spec.name!r} at shape {ctx.x.shape} "
-            f"({structure}) needs about {need / 2**30:.2f} GiB, over the budget of "
-            f"{ctx.max_jacobian_bytes / 2**30:.2f} GiB; raise max_jacobian_bytes or check a "
+            f"({structure}) needs about {fmt_bytes(need)}, over the budget of "
+            f"{fmt_bytes(ctx.max_jacobian_bytes)}; raise max_jacobian_bytes or check a "
             f"smaller input"
         )
     h, on_kink = central_steps(ctx.x, ctx.spec.kinks, ctx.model, ctx.oracle_dtype)
