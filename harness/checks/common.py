@@ -45,6 +45,7 @@ class Context:
     Ap: Array | None = None
     noise_f: F64 | None = None
     complex_step: bool = True  # try the complex-step oracle (cross-checked) in the jacobian
+    cache: dict[str, Any] = field(default_factory=dict)  # work shared between checks
 
     @property
     def dtype(self) -> np.dtype[Any]:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from numpy.typing import NDArray
 
 from harness.calls import CallFailure
 from harness.checks.common import Context, Measurement, block_sum, measure, worst_of
-from harness.oracle import LEVELS, fd_step, kink_distance, richardson
+from harness.oracle import LEVELS, Levels, fd_step, kink_distance, richardson
 
 __all__ = ["check_adjoint", "check_jvp_directional", "check_vjp_directional"]
 
@@ -24,7 +26,9 @@ def _direction(ctx: Context) -> tuple[F64, float]:
     """
     x = ctx.x
     t = ctx.model.base_step(ctx.oracle_dtype)
-    u = ctx.rng.standard_normal(x.shape)
+    # Representable in the dtype under test, so a JVP sees exactly the direction the finite
+    # differences take.
+    u = ctx.random_signed()
     coarse = fd_step(x, t, ctx.oracle_dtype) > t
     # A stencil that straddles a kink is not evidence: entries whose stencil would reach
     # within half the distance to a kink are left out here (the jacobian check covers them).
@@ -32,8 +36,36 @@ def _direction(ctx: Context) -> tuple[F64, float]:
     return np.where(near | coarse, 0.0, u), t
 
 
+@dataclass(frozen=True)
+class _Probe:
+    """One random direction pair and the finite-difference stencil along u."""
+
+    u: F64
+    t: float
+    v: F64
+    levels: Levels | None  # None when u is zero everywhere (all entries next to kinks)
+
+
+def _probes(ctx: Context) -> list[_Probe]:
+    """The direction pairs of this input, made once and shared by the VJP and JVP checks.
+
+    Both compare against the same central differences ``<v, J u>``, so the stencil (six
+    evaluations of the forward) is paid once for the two checks.
+    """
+    cached = ctx.cache.get("probes")
+    if cached is None:
+        cached = []
+        for _ in range(ctx.directions):
+            v = ctx.random_signed()
+            u, t = _direction(ctx)
+            lev = ctx.evaluator.levels(ctx.x, [t * u], batch=False)[0] if u.any() else None
+            cached.append(_Probe(u, t, v, lev))
+        ctx.cache["probes"] = cached
+    return list(cached)
+
+
 def _fd_residual(
-    ctx: Context, u: F64, t: float, v: F64, analytic: F64 | None
+    ctx: Context, u: F64, t: float, v: F64, analytic: F64 | None, lev: Levels
 ) -> tuple[float, float, float, float]:
     """Richardson-extrapolated ``<v, J u>`` minus the analytic model, and error terms.
 
@@ -43,7 +75,6 @@ def _fd_residual(
     Returns (value, truncation estimate, round-off estimate, largest relative deviation of a
     realised step from the nominal one).
     """
-    lev = ctx.evaluator.levels(ctx.x, [t * u], batch=False)[0]
     r = []
     dev = 0.0
     for k in range(LEVELS):
@@ -69,6 +100,14 @@ def _fd_residual(
     if analytic is not None:
         roundoff += ctx.eps_o * float(np.sum(np.abs(analytic) * np.abs(u)))
     return float(value), float(trunc), roundoff, dev
+
+
+def _all_near_kinks(name: str) -> Measurement:
+    return Measurement.skip(
+        name,
+        "every entry is on or next to a kink, or too large for a common step; see the "
+        "jacobian check",
+    )
 
 
 def _scaled_sum(a: F64) -> float:
@@ -101,18 +140,13 @@ def check_vjp_directional(ctx: Context) -> Measurement:
     name = "vjp_directional"
     parts = []
     try:
-        for _ in range(ctx.directions):
-            v = ctx.random_signed()
-            u, t = _direction(ctx)
-            if not u.any():
-                return Measurement.skip(
-                    name,
-                    "every entry is on or next to a kink, or too large for a common step; "
-                    "see the jacobian check",
-                )
+        for probe in _probes(ctx):
+            u, t, v, lev = probe.u, probe.t, probe.v, probe.levels
+            if lev is None:
+                return _all_near_kinks(name)
             G = np.asarray(ctx.caller.vjp(ctx.Z, ctx.A, ctx.cast(v)), dtype=np.float64)
             moved = float(np.sum(np.abs(u) * ctx.vjp_noise(ctx.cast(v), G)))
-            res, trunc, roundoff, _ = _fd_residual(ctx, u, t, v, G)
+            res, trunc, roundoff, _ = _fd_residual(ctx, u, t, v, G, lev)
             if not np.isfinite(trunc):
                 parts.append(_unresolved(name))
                 continue
@@ -142,19 +176,13 @@ def check_jvp_directional(ctx: Context) -> Measurement:
         return Measurement.skip(name, "no jvp registered")
     parts = []
     try:
-        for _ in range(ctx.directions):
-            v = ctx.random_signed()
-            u, t = _direction(ctx)
-            if not u.any():
-                return Measurement.skip(
-                    name,
-                    "every entry is on or next to a kink, or too large for a common step; "
-                    "see the jacobian check",
-                )
-            u = np.asarray(ctx.cast(u), dtype=np.float64)
+        for probe in _probes(ctx):
+            u, t, v, lev = probe.u, probe.t, probe.v, probe.levels
+            if lev is None:
+                return _all_near_kinks(name)
             W = np.asarray(ctx.caller.jvp(ctx.Z, ctx.A, ctx.cast(u)), dtype=np.float64)
             moved = float(np.sum(np.abs(v) * ctx.jvp_noise(ctx.cast(u), W)))
-            fd, trunc, roundoff, dev = _fd_residual(ctx, u, t, v, None)
+            fd, trunc, roundoff, dev = _fd_residual(ctx, u, t, v, None, lev)
             if not np.isfinite(trunc):
                 parts.append(_unresolved(name))
                 continue
