@@ -54,13 +54,17 @@ def _encode_nested(a: Any) -> Any:
     return encode_float(a)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class InputRecord:
-    """An input array as recorded in a report: exact values, layout and origin."""
+    """An input array as recorded in a report: exact values, layout and origin.
+
+    The values are kept as a read-only float64 array (exact for every supported dtype) and
+    turned into nested lists only when serialised.
+    """
 
     shape: tuple[int, ...]
     dtype: str
-    values: tuple[Any, ...]  # nested tuples of floats, exact
+    array: np.ndarray[Any, Any]
     layout: str = "C"
     family: str = "given"
 
@@ -68,18 +72,23 @@ class InputRecord:
     def from_array(
         cls, Z: np.ndarray[Any, Any], layout: str = "C", family: str = "given"
     ) -> InputRecord:
-        vals = np.asarray(Z, dtype=np.float64).tolist()
+        arr = np.array(Z, dtype=np.float64, copy=True)
+        arr.flags.writeable = False
         return cls(
             shape=tuple(int(s) for s in Z.shape),
             dtype=str(Z.dtype),
-            values=_freeze(vals),
+            array=arr,
             layout=layout,
             family=family,
         )
 
+    @property
+    def values(self) -> list[Any]:
+        """The values as nested lists of floats."""
+        return list(self.array.tolist())
+
     def to_array(self) -> np.ndarray[Any, Any]:
-        raw = _thaw(self.values)
-        return np.array(raw, dtype=np.float64).astype(self.dtype).reshape(self.shape)
+        return self.array.astype(self.dtype).reshape(self.shape)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -87,15 +96,17 @@ class InputRecord:
             "dtype": self.dtype,
             "layout": self.layout,
             "family": self.family,
-            "values": _encode_nested(_thaw(self.values)),
+            "values": _encode_nested(self.array.tolist()),
         }
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> InputRecord:
+        arr = np.array(_decode_nested(d["values"]), dtype=np.float64).reshape(d["shape"])
+        arr.flags.writeable = False
         return cls(
             shape=tuple(d["shape"]),
             dtype=d["dtype"],
-            values=_freeze(_decode_nested(d["values"])),
+            array=arr,
             layout=d.get("layout", "C"),
             family=d.get("family", "given"),
         )
@@ -105,18 +116,6 @@ def _decode_nested(a: Any) -> Any:
     if isinstance(a, list):
         return [_decode_nested(x) for x in a]
     return decode_float(a)
-
-
-def _freeze(a: Any) -> Any:
-    if isinstance(a, list):
-        return tuple(_freeze(x) for x in a)
-    return a
-
-
-def _thaw(a: Any) -> Any:
-    if isinstance(a, tuple):
-        return [_thaw(x) for x in a]
-    return a
 
 
 @dataclass(frozen=True)
