@@ -22,7 +22,7 @@ __all__ = ["Evaluator", "Levels", "central_steps", "richardson"]
 F64 = NDArray[np.float64]
 LEVELS = 3  # steps t, t/2, t/4
 # Largest number of elements one batched forward call may take.
-MAX_BATCH_ELEMENTS = 1 << 22
+MAX_BATCH_ELEMENTS = 1 << 18
 
 
 def central_steps(

@@ -211,26 +211,30 @@ def measure(
     n = int(got.size)
     if n == 0:
         return Measurement(check=check, status="pass", comparisons=0)
-    bad_got = ~np.isfinite(got) & np.isfinite(expected)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.where(tol > 0, err / tol, np.where(err > 0, np.inf, 0.0))
-    ratio = np.where(bad_got | ~np.isfinite(err), np.inf, ratio)
-    # An overflowed tolerance would make the comparison vacuous: fail loudly instead.
-    ratio = np.where(np.isinf(tol) & (err > 0), np.inf, ratio)
-    # A NaN tolerance or oracle means the comparison could not be made: that is a failure too.
-    ratio = np.where(np.isnan(ratio), np.inf, ratio)
-    flat = int(np.argmax(ratio))
-    idx = tuple(int(i) for i in np.unravel_index(flat, got.shape))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        rel = np.where(expected != 0, err / np.abs(expected), np.where(err > 0, np.inf, 0.0))
-        spacing = np.spacing(np.abs(expected).astype(dtype)).astype(np.float64)
-        ulps = np.where(spacing > 0, err / spacing, np.inf)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        ratio = err / tol
+        # Not finite: x/0 or a NaN/inf error (a NaN from the implementation, or an oracle
+        # that could not be formed). Only 0/0, exact agreement under a zero tolerance, passes.
+        odd = ~np.isfinite(ratio)
+        if odd.any():
+            ratio[odd] = np.where(err[odd] == 0, 0.0, np.inf)
+        # An overflowed tolerance would make the comparison vacuous: fail loudly instead.
+        over = np.isinf(tol)
+        if over.any():
+            ratio[over & (err > 0)] = np.inf
+        flat = int(np.argmax(ratio))
+        idx = tuple(int(i) for i in np.unravel_index(flat, got.shape))
+        mag = np.abs(expected)
+        rel = err / mag
+        spacing = np.spacing(mag.astype(dtype)).astype(np.float64)
+        ulps = err / spacing
+    bad_got = not np.isfinite(got[idx]) and np.isfinite(expected[idx])
     finite_err = err[np.isfinite(err)]
     finite_rel = rel[np.isfinite(rel)]
     worst_ratio = float(ratio[idx])
     status = "fail" if worst_ratio > 1.0 else "pass"
     message = ""
-    if bool(bad_got[idx]):
+    if bad_got:
         message = f"non-finite value {got[idx]} where the oracle is finite ({expected[idx]!r})"
     elif status == "fail" and not np.isfinite(tol[idx]):
         message = (
