@@ -137,10 +137,13 @@ class Evaluator:
                 out.append(self._one(group[0]))
                 continue
             stack = list(group)
-            if self._centre is not None:
+            check = self._centre is not None and self._centre[0].shape[0] == group[0].shape[0]
+            if check:
+                assert self._centre is not None
                 stack.append(self._centre[0])
-            y = np.split(self._one(np.concatenate(stack, axis=1), fresh=True), len(stack), axis=1)
-            if self._centre is not None:
+            cuts = np.cumsum([a.shape[1] for a in stack])[:-1]
+            y = np.split(self._one(np.concatenate(stack, axis=1), fresh=True), cuts, axis=1)
+            if check:
                 self._same_as_centre(y.pop())
             out.extend(y)
         return out
