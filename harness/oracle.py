@@ -123,10 +123,19 @@ class Evaluator:
         """
         self._centre = (x, fx)
 
-    def forward64(self, xs: Sequence[F64], *, batch: bool = True) -> list[F64]:
-        """``forward`` at each float64 point, returned as float64 arrays."""
+    def forward64(
+        self, xs: Sequence[F64], *, batch: bool = True, fresh: bool = False
+    ) -> list[F64]:
+        """``forward`` at each float64 point, returned as float64 arrays.
+
+        ``fresh=True``: the points are the caller's temporaries, already stacked as columns
+        (so the declared structure is relied on); each is evaluated in one call, with the
+        centre re-evaluated beside it and checked.
+        """
         if not xs:
             return []
+        if fresh:
+            return [self._stacked(x) for x in xs]
         if not (batch and self.batch) or xs[0].ndim != 2:
             return [self._one(x) for x in xs]
         out: list[F64] = []
@@ -147,6 +156,13 @@ class Evaluator:
                 self._same_as_centre(y.pop())
             out.extend(y)
         return out
+
+    def _stacked(self, x: F64) -> F64:
+        if self._centre is None or self._centre[0].shape[0] != x.shape[0]:
+            return self._one(x, fresh=True)
+        y = self._one(np.concatenate([x, self._centre[0]], axis=1), fresh=True)
+        self._same_as_centre(y[:, x.shape[1] :])
+        return y[:, : x.shape[1]]
 
     def _same_as_centre(self, y: F64) -> None:
         assert self._centre is not None

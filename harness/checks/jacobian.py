@@ -88,22 +88,40 @@ def _fd_elementwise(ctx: Context, h: F64) -> _Assembled:
 
 
 def _fd_columnwise(ctx: Context, h: F64) -> _Assembled:
+    """n probes, probe j moving row j of every column, as n column blocks of one array.
+
+    Block j of the stacked input (columns ``j*m .. (j+1)*m``) is Z with row j moved, so one
+    forward call per step level and sign evaluates every probe, and the quotients come out
+    as one ``(n, n, m)`` array ``[p, j, c]`` with no loop over probes.
+    """
     n, m = ctx.x.shape
-    probes = []
-    for j in range(n):
-        P = np.zeros_like(ctx.x)
-        P[j, :] = h[j, :]
-        probes.append(P)
-    levs = ctx.evaluator.levels(ctx.x, probes)
-    fd = np.empty((m, n, n))
-    trunc = np.empty((m, n, n))
-    roundoff = np.empty((m, n, n))
-    for j, lev in enumerate(levs):
-        deltas = [lev.delta[k][j, :] for k in range(LEVELS)]
-        r, e, ro = _quotients(lev, deltas, _numerator_noise(ctx, lev))
-        fd[:, :, j], trunc[:, :, j], roundoff[:, :, j] = r.T, e.T, ro.T
+    rows = np.arange(n)
+    P3 = np.zeros((n, n, m))
+    P3[rows, rows, :] = h
+    P = P3.reshape(n, n * m)
+    X = np.tile(ctx.x, (1, n))
+    plus, minus, deltas = [], [], []
+    for k in range(LEVELS):
+        Pk = P / float(2**k)
+        xp, xm = X + Pk, X - Pk
+        yp, ym = ctx.evaluator.forward64([xp, xm], fresh=True)
+        plus.append(yp.reshape(n, n, m))
+        minus.append(ym.reshape(n, n, m))
+        # The realised step of probe j in its own block: row j of block j.
+        deltas.append((xp - xm).reshape(n, n, m)[rows, rows, :][None, :, :])
+    noise = ctx.model.kappa * ctx.eps_o * (np.abs(plus[-1]) + np.abs(minus[-1])) + (
+        2.0 * ctx.fd_noise()[:, None, :]
+    )
+    lev = Levels(plus=tuple(plus), minus=tuple(minus), delta=tuple(deltas))
+    fd, trunc, roundoff = _quotients(lev, deltas, noise)
     absA = np.broadcast_to(np.abs(ctx.A64).T[:, :, None], (m, n, n))
-    return _Assembled(fd, trunc, roundoff, np.asarray(absA))
+    # [p, j, c] -> [c, p, j]
+    return _Assembled(
+        np.ascontiguousarray(fd.transpose(2, 0, 1)),
+        np.ascontiguousarray(trunc.transpose(2, 0, 1)),
+        np.ascontiguousarray(roundoff.transpose(2, 0, 1)),
+        np.asarray(absA),
+    )
 
 
 def _fd_dense(ctx: Context, h: F64) -> _Assembled:
