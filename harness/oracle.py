@@ -123,9 +123,7 @@ class Evaluator:
         """
         self._centre = (x, fx)
 
-    def forward64(
-        self, xs: Sequence[F64], *, batch: bool = True, fresh: bool = False
-    ) -> list[F64]:
+    def forward64(self, xs: Sequence[F64], *, batch: bool = True, fresh: bool = False) -> list[F64]:
         """``forward`` at each float64 point, returned as float64 arrays.
 
         ``fresh=True``: the points are the caller's temporaries, already stacked as columns

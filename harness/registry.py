@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import importlib
+import sys
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar, overload
 
@@ -20,9 +21,14 @@ class Registry:
 
     def __init__(self) -> None:
         self._specs: dict[str, Spec] = {}
+        self._modules: dict[str, str] = {}
 
-    def add(self, spec: Spec, *, replace: bool = False) -> Spec:
-        """Register ``spec``; a second spec with the same name is an error unless ``replace``."""
+    def add(self, spec: Spec, *, replace: bool = False, module: str | None = None) -> Spec:
+        """Register ``spec``; a second spec with the same name is an error unless ``replace``.
+
+        ``module`` is where the registration happened, so that a replay command can import
+        it again (``--module``).
+        """
         if not isinstance(spec, Spec):
             raise SpecError(f"Only Spec objects can be registered; got {type(spec).__name__}.")
         old = self._specs.get(spec.name)
@@ -32,7 +38,15 @@ class Registry:
                 f"or pass replace=True."
             )
         self._specs[spec.name] = spec
+        if module:
+            self._modules[spec.name] = module
         return spec
+
+    def module_of(self, spec: Spec) -> str | None:
+        """The module that registered ``spec`` here, if known."""
+        if self._specs.get(spec.name) is not spec:
+            return None
+        return self._modules.get(spec.name)
 
     def get(self, name: str) -> Spec:
         """The spec called ``name``; unknown names suggest close matches."""
@@ -108,13 +122,16 @@ def register(
     'square'
     """
     reg = REGISTRY if registry is None else registry
+    # The module calling register(), both as a call and as a decorator: replay commands
+    # name it with --module so that the spec exists again in a new process.
+    caller = sys._getframe(1).f_globals.get("__name__")
 
     def _do(target: Any) -> Spec:
         if isinstance(target, Spec):
             if fields:
                 raise UsageError("register(spec) takes no extra fields; set them on the Spec.")
-            return reg.add(target)
-        return reg.add(Spec.from_object(target, **fields))
+            return reg.add(target, module=caller)
+        return reg.add(Spec.from_object(target, **fields), module=caller)
 
     if obj is None:
         return _do

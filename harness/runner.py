@@ -54,14 +54,11 @@ def _dtype(spec: Spec, dtype: Any) -> np.dtype[Any]:
 
 
 def _module_flag(spec: Spec) -> str:
-    """``--module M`` naming where the spec's own code lives, for replay commands."""
-    for fn in (spec.vjp, spec.forward, spec.jvp, spec.jacobian):
-        mod = getattr(fn, "__module__", None) or ""
-        if mod and mod != "specs" and not mod.startswith("specs.") and mod != "__main__":
-            if mod.startswith(("numpy", "scipy", "builtins")):
-                continue
-            return f" --module {mod}"
-    return ""
+    """``--module M`` naming the module that registered the spec, for replay commands."""
+    mod = REGISTRY.module_of(spec)
+    if not mod or mod == "__main__" or mod == "specs" or mod.startswith("specs."):
+        return ""
+    return f" --module {mod}"
 
 
 def run_checks(
@@ -487,12 +484,22 @@ def verify(
         raise UsageError(f"input generation failed for {spec.name!r}: {exc}") from exc
     elapsed = time.perf_counter() - t0
 
-    run_replay = (
-        f"python -m harness verify --spec {spec.name!r} --dtype {dt.name} --seed {seed} "
-        f"--max-examples {n_examples} --profile {profile}"
-        + (" --strict" if strict else "")
-        + _module_flag(spec)
-    )
+    registered = REGISTRY.module_of(spec) is not None
+    if registered:
+        run_replay = (
+            f"python -m harness verify --spec {spec.name!r} --dtype {dt.name} --seed {seed} "
+            f"--max-examples {n_examples} --profile {profile}"
+            + (" --strict" if strict else "")
+            + _module_flag(spec)
+        )
+    else:
+        # Not in the registry: the command line cannot find it, the same call can.
+        run_replay = (
+            f"harness.verify(spec, dtype=np.{dt.name}, seed={seed}, "
+            f"max_examples={n_examples}, profile={profile!r}"
+            + (", strict=True" if strict else "")
+            + ")"
+        )
     results = []
     for name in CHECK_NAMES:
         chosen = agg.last_failure.get(name) or agg.worst.get(name)
@@ -514,6 +521,8 @@ def verify(
         replay = (
             f"python -m harness replay {results_path} --spec {spec.name!r} --dtype {dt.name} "
             f"--check {name}" + _module_flag(spec)
+            if registered
+            else "harness.verify_at(spec, Z, layout=...) with Z and the layout shown above"
         )
         cr = _check_result(name, m, ex, agg, replay)
         if cr.status == "fail" and note:

@@ -29,7 +29,7 @@ def test_wrong_implementation_fails(wrong, dtype):
     for check in failed.values():
         # A failure explains itself: the input it was found on, expected vs got, a replay.
         assert check.worst is not None and check.worst.input is not None
-        assert check.worst.replay.startswith("python -m harness replay")
+        assert check.worst.replay.startswith("harness.verify_at(spec, Z")
         assert check.message
     if wrong.message:
         assert any(wrong.message in c.message for c in failed.values()), result.summary()

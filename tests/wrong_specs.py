@@ -1,7 +1,7 @@
 """Deliberately wrong implementations, each named for the kind of bug it is.
 
 Every entry says which check(s) must catch it. They are not registered globally; the tests
-verify them directly (and ``tests/wrong_registered.py`` registers one for the CLI tests).
+verify them directly (``tests/wrong_registered.py`` registers one for the CLI tests).
 """
 
 from __future__ import annotations
