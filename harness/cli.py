@@ -172,7 +172,7 @@ def shard_runs(plan: list[Any], splits: int, group: int) -> list[Any]:
 
 
 def _cmd_verify(args: argparse.Namespace) -> int:
-    from harness.report.document import build_document, spec_report, write_report
+    from harness.report.document import build_document, run_settings, spec_report, write_report
     from harness.runner import DEFAULT_SEED, verify
 
     if args.no_report and args.no_html:
@@ -222,14 +222,15 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     if out is not None:
         doc = build_document(
             reports,
-            settings={
-                "profile": args.profile,
-                "seed": seed,
-                "max_examples": args.max_examples or PROFILES[args.profile].max_examples,
-                "dtypes": sorted({dt for _, dt in plan}, reverse=True),
-                "strict": args.strict,
-                "shard": f"{args.group}/{args.splits}",
-            },
+            settings=run_settings(
+                profile=args.profile,
+                seed=seed,
+                max_examples=args.max_examples,
+                dtypes=[dt for _, dt in plan],
+                strict=args.strict,
+                group=args.group,
+                splits=args.splits,
+            ),
         )
         write_report(doc, out, html=not args.no_html)
         where = out / ("results.json" if args.no_html else "index.html")

@@ -79,14 +79,17 @@ class _Options:
 
     def settings(self, dtypes: list[str]) -> dict[str, Any]:
         """The document's settings, key for key what ``python -m harness verify`` writes."""
-        return {
-            "profile": self.profile,
-            "seed": self.seed,
-            "max_examples": self.max_examples or PROFILES[self.profile].max_examples,
-            "dtypes": sorted(set(dtypes), reverse=True),
-            "strict": self.strict,
-            "shard": f"{self.group}/{self.splits}",
-        }
+        from harness.report.document import run_settings
+
+        return run_settings(
+            profile=self.profile,
+            seed=self.seed,
+            max_examples=self.max_examples,
+            dtypes=dtypes,
+            strict=self.strict,
+            group=self.group,
+            splits=self.splits,
+        )
 
 
 class _Session:

@@ -22,6 +22,7 @@ __all__ = [
     "environment",
     "load_document",
     "merge_documents",
+    "run_settings",
     "spec_report",
     "write_report",
 ]
@@ -61,6 +62,29 @@ def spec_report(spec: Spec, runs: Sequence[Any]) -> SpecReport:
         doc=spec.description,
         runs=tuple(runs),
     )
+
+
+def run_settings(
+    *,
+    profile: str,
+    seed: int,
+    max_examples: int | None,
+    dtypes: Sequence[str],
+    strict: bool,
+    group: int = 1,
+    splits: int = 1,
+) -> dict[str, Any]:
+    """The ``settings`` of a results document, the same whichever front end ran."""
+    from harness.profiles import PROFILES
+
+    return {
+        "profile": profile,
+        "seed": seed,
+        "max_examples": max_examples or PROFILES[profile].max_examples,
+        "dtypes": sorted(set(dtypes), reverse=True),
+        "strict": strict,
+        "shard": f"{group}/{splits}",
+    }
 
 
 def build_document(
