@@ -6,7 +6,7 @@ import inspect
 import math
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
@@ -109,7 +109,6 @@ class Spec:
     dtypes: tuple[str, ...] = ("float64", "float32")
     max_abs_input: float | None = None
     min_rows: int = 1
-    tags: tuple[str, ...] = field(default=())
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.strip() or not _NAME.match(self.name):
