@@ -63,3 +63,20 @@ def test_relu_either_convention_passes_at_the_kink_itself():
     thresholded = WRONG["relu-threshold-1e-3"].spec
     bad = harness.verify_at(thresholded, np.array([[5e-4, -2.0]]))
     assert not bad["jacobian"].passed
+
+
+# Every check, shown to fail on its own on a wrong derivative (hygiene: see
+# tests/test_misbehaving.py, whose non-deterministic and layout-dependent VJPs fail it).
+EACH_CHECK = {
+    "vjp_directional": "sigmoid-derivative-is-A",
+    "jvp_directional": "sigmoid-jvp-wrong",
+    "adjoint": "softmax-jvp-wrong",
+    "jacobian": "sigmoid-one-entry-off-1e-9",
+    "structure": "softmax-declared-elementwise",
+}
+
+
+@pytest.mark.parametrize(("check", "name"), EACH_CHECK.items(), ids=list(EACH_CHECK))
+def test_each_check_fails_on_a_wrong_derivative(check, name):
+    result = harness.verify(WRONG[name].spec, max_examples=40, seed=5, database=None)
+    assert not result[check].passed, result.summary()
