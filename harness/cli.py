@@ -33,6 +33,18 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"harness: error: {message}\n")
 
 
+RANDOM = "random"  # --seed random
+
+
+def _seed(text: str) -> int | str:
+    if text == RANDOM:
+        return RANDOM
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer or 'random', got {text!r}") from None
+
+
 def _parser() -> argparse.ArgumentParser:
     p = _Parser(prog="python -m harness", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -77,9 +89,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     v.add_argument(
         "--seed",
-        type=int,
+        type=_seed,
         default=None,
-        help="generation seed (default: fixed, for reproducible runs)",
+        help="generation seed (default: fixed, for reproducible runs); 'random' explores "
+        "with a new seed and first retries kept counterexamples",
     )
     v.add_argument(
         "--strict",
@@ -191,7 +204,9 @@ def _cmd_verify(args: argparse.Namespace) -> int:
             "Nothing to verify: none of the selected specs supports the dtypes asked for."
         )
     out = None if args.no_report else check_report_dir(args.report_dir)
-    seed = DEFAULT_SEED if args.seed is None else args.seed
+    seed: int | None = DEFAULT_SEED if args.seed is None else args.seed
+    if args.seed == RANDOM:
+        seed = None
     results_path = str((out or Path("reports")) / "results.json")
     runs: dict[str, list[RunResult]] = {}
     t0 = time.perf_counter()

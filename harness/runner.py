@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -9,9 +10,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from hypothesis import HealthCheck, Phase, Verbosity, given, settings
+from hypothesis import HealthCheck, Phase, Verbosity, example, given, settings
 from hypothesis import seed as hyp_seed
-from hypothesis.database import DirectoryBasedExampleDatabase, ExampleDatabase
 from hypothesis.errors import Flaky, HypothesisException
 from numpy.typing import NDArray
 
@@ -19,6 +19,7 @@ from harness.calls import CALL_FAILURE_KINDS, Caller, CallFailure, Counts
 from harness.checks import CHECK_NAMES, CHECKS, Context, Measurement
 from harness.errormodel import DEFAULT_MODEL, ErrorModel
 from harness.errors import JacobianTooLargeError, UsageError
+from harness.exampledb import ExampleStore
 from harness.oracle import Evaluator
 from harness.profiles import get_profile
 from harness.registry import REGISTRY
@@ -395,7 +396,7 @@ def verify(
     strict: bool = False,
     timeout: float | None = DEFAULT_TIMEOUT,
     model: ErrorModel = DEFAULT_MODEL,
-    database: ExampleDatabase | str | None = ".hypothesis/harness",
+    database: str | os.PathLike[str] | None = ".hypothesis/harness",
     results_path: str = "reports/results.json",
 ) -> RunResult:
     """Verify a spec on hypothesis-generated inputs, random and adversarial.
@@ -416,8 +417,9 @@ def verify(
         Drop the output-scale rounding allowance.
     timeout : float or None
         Seconds one call of the function under test may take.
-    database : ExampleDatabase, path, or None
-        Where hypothesis keeps failing examples between runs (replayed first next time).
+    database : path or None
+        Where the last counterexample of each spec and dtype is kept between runs (see
+        harness.exampledb); a run with ``seed=None`` tries it first. None keeps nothing.
     results_path : str
         Path shown in the replay commands of the result.
 
@@ -433,17 +435,20 @@ def verify(
     n_examples = prof.max_examples if max_examples is None else int(max_examples)
     if n_examples < 1:
         raise UsageError(f"max_examples must be at least 1; got {max_examples!r}.")
+    store = ExampleStore(database) if database is not None else None
+    # A seeded run is a function of its seed alone (two runs give the same result); a run
+    # with a random seed explores, and retries the kept counterexample first.
+    known = store.load(spec.name, dt.name) if store is not None and seed is None else None
     if seed is None:
         seed = int(np.random.default_rng().integers(0, 2**31))
-    if isinstance(database, str):
-        database = DirectoryBasedExampleDatabase(database)
     agg = _Aggregate()
     counts = Counts()
 
     hyp_settings = settings(
         max_examples=n_examples,
         deadline=None,
-        database=database,
+        # With an explicit seed hypothesis writes no database; ExampleStore does instead.
+        database=None,
         derandomize=False,
         print_blob=False,
         verbosity=Verbosity.quiet,
@@ -472,10 +477,11 @@ def verify(
         if failed:
             raise _Failed(", ".join(failed))
 
+    test = example(known)(_run) if known is not None else _run
     t0 = time.perf_counter()
     note = ""
     try:
-        _run()
+        test()
     except _Failed:
         pass
     except Flaky as exc:
@@ -484,6 +490,12 @@ def verify(
         raise UsageError(f"input generation failed for {spec.name!r}: {exc}") from exc
     elapsed = time.perf_counter() - t0
 
+    if store is not None:
+        failures = [agg.last_failure[c][1] for c in CHECK_NAMES if c in agg.last_failure]
+        if failures:
+            store.save(spec.name, dt.name, failures[0])
+        else:
+            store.clear(spec.name, dt.name)
     registered = REGISTRY.module_of(spec) is not None
     if registered:
         run_replay = (

@@ -67,7 +67,7 @@ def spec_report(spec: Spec, runs: Sequence[Any]) -> SpecReport:
 def run_settings(
     *,
     profile: str,
-    seed: int,
+    seed: int | None,
     max_examples: int | None,
     dtypes: Sequence[str],
     strict: bool,
