@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
+import os
 import signal
 import sys
 import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -32,6 +34,8 @@ from harness.results import RunResult
 from harness.spec import SUPPORTED_DTYPES
 
 __all__ = ["check_report_dir", "main", "plan_runs", "shard_runs"]
+
+_HYPOTHESIS_HOME = "HYPOTHESIS_STORAGE_DIRECTORY"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -147,11 +151,27 @@ def _results(opts: RunOptions, runs: list[tuple[Any, str]]) -> Iterator[RunResul
     pool.shutdown()
 
 
+def _hypothesis_storage(opts: RunOptions) -> None:
+    """Hypothesis's own cache goes beside our counterexample store, not into the cwd.
+
+    This process (and its workers, through the environment) is ours; hypothesis keeps a
+    cache of source constants in ``.hypothesis/`` of the current directory unless told.
+    """
+    if opts.database is None or os.environ.get(_HYPOTHESIS_HOME):
+        return
+    from hypothesis.configuration import set_hypothesis_home_dir
+
+    home = str(Path(opts.database).parent)
+    os.environ[_HYPOTHESIS_HOME] = home
+    set_hypothesis_home_dir(home)
+
+
 def _cmd_verify(args: argparse.Namespace) -> int:
     from harness.report.document import build_document, spec_report, write_report
 
     opts = from_cli(args)
     specs, runs_planned = plan(opts)
+    _hypothesis_storage(opts)
     out = None if opts.report_dir is None else check_report_dir(opts.report_dir)
     runs: dict[str, list[RunResult]] = {}
     t0 = time.perf_counter()

@@ -381,7 +381,7 @@ def flag(name: str, origin: Origin) -> str:
         return opt.cli[-1]
     if origin == "pytest" and opt is not None and opt.pytest:
         return opt.pytest
-    return f"{name}="
+    return name
 
 
 def _cli_dest(o: Option) -> str:
