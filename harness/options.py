@@ -525,8 +525,11 @@ def validate(opts: RunOptions) -> None:
             f"must be between 1 and {flag('splits', o)} ({opts.splits}); got {opts.group}.",
         )
     if opts.report_dir is None and not opts.html:
-        what = "--no-report" if o == "cli" else f"no {flag('report_dir', o)}"
-        raise bad("html", f"asks for results.json only, but {what} writes no report at all.")
+        raise bad(
+            "html",
+            f"asks for results.json only, but no report is written without "
+            f"{flag('report_dir', o)}; give both or neither.",
+        )
     for m in opts.modules:
         if not m.strip():
             raise bad("modules", "is empty; give a dotted module name or a .py file path.")

@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from collections.abc import Generator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -274,6 +275,9 @@ def _options(config: pytest.Config) -> RunOptions:
 
 def _plan(config: pytest.Config, opts: RunOptions) -> list[tuple[Spec, str]]:
     # The CLI's own selection, planning and sharding: both cut the runs into the same shards.
+    here = str(config.invocation_params.dir)
+    if here not in sys.path:
+        sys.path.insert(0, here)  # dotted --harness-module names resolve from where pytest ran
     try:
         return plan(opts)[1]
     except HarnessError as exc:
