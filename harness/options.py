@@ -218,7 +218,7 @@ OPTIONS: tuple[Option, ...] = (
         "specs",
         ("--spec",),
         "--harness-spec",
-        "verify only this spec (repeatable); naming a bundled spec (relu, sigmoid, tanh, "
+        "only this spec (repeatable); naming a bundled spec (relu, sigmoid, tanh, "
         "softmax) loads the bundled specs. Default: the specs registered by --module, or the "
         "bundled specs when no module is given",
         {"action": "append", "default": [], "metavar": "NAME"},
