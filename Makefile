@@ -7,6 +7,7 @@ STAMP := $(VENV)/.installed
 BENCH_STAMP := $(VENV)/.installed-bench
 PROFILE ?= thorough
 MODULES ?=
+DEFAULT_SPECS ?=
 REPORTS ?= reports
 JOBS ?= auto
 
@@ -25,11 +26,14 @@ $(STAMP): pyproject.toml
 venv: $(STAMP) ## create (or refresh) the virtual environment in .venv
 
 # The registered specs as pytest items (spec x dtype x check), spread over all cores by
-# pytest-xdist; only the controller writes the report. MODULES="a b" registers more specs.
-verify: $(STAMP) ## verify every registered spec (thorough profile, all cores) and write reports/
+# pytest-xdist; only the controller writes the report. Without MODULES: the bundled specs/.
+# MODULES="my_layers other/file.py" (dotted names or file paths): those modules' specs alone,
+# plus the bundled ones with DEFAULT_SPECS=1.
+verify: $(STAMP) ## verify the bundled specs, or MODULES=... alone (thorough profile, all cores); write reports/
 	@$(BIN)/python -m pytest tests/test_registered_specs.py -q -p no:cacheprovider -n $(JOBS) \
 		--harness-profile $(PROFILE) --harness-report $(REPORTS) \
-		$(foreach m,$(MODULES),--harness-module $(m)); \
+		$(foreach m,$(MODULES),--harness-module $(m)) \
+		$(if $(DEFAULT_SPECS),--harness-with-default-specs); \
 	rc=$$?; if [ $$rc -eq 5 ]; then echo "no registered specs collected: failing"; exit 1; fi; \
 	exit $$rc
 

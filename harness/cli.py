@@ -7,24 +7,35 @@ spec, unwritable report directory), 130 interrupted (the previous report is left
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
+import signal
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from harness.errors import HarnessError, ReportError, UsageError
-from harness.profiles import PROFILES
-from harness.registry import REGISTRY, load_modules
+from harness.options import (
+    RunOptions,
+    add_cli_options,
+    check_report_dir,
+    from_cli,
+    plan,
+    plan_runs,
+    shard_runs,
+)
+from harness.registry import REGISTRY, select_specs
 from harness.results import RunResult
 from harness.spec import SUPPORTED_DTYPES
 
-__all__ = ["main"]
+__all__ = ["check_report_dir", "main", "plan_runs", "shard_runs"]
 
-DEFAULT_MODULES = ["specs"]
+_HYPOTHESIS_HOME = "HYPOTHESIS_STORAGE_DIRECTORY"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -33,198 +44,142 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"harness: error: {message}\n")
 
 
-RANDOM = "random"  # --seed random
-
-
-def _seed(text: str) -> int | str:
-    if text == RANDOM:
-        return RANDOM
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer or 'random', got {text!r}") from None
-
-
 def _parser() -> argparse.ArgumentParser:
     p = _Parser(prog="python -m harness", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    v = sub.add_parser("verify", help="verify registered specs and write the report")
-    v.add_argument(
-        "--spec",
-        action="append",
-        default=[],
-        metavar="NAME",
-        help="verify only this spec (repeatable); default: all registered",
+    v = sub.add_parser(
+        "verify",
+        help="verify registered specs and write the report",
+        description="Verify specs on generated inputs and write results.json and the HTML "
+        "report. With --module, that module's specs run alone; without, the bundled seed "
+        "specs (relu, sigmoid, tanh, softmax).",
     )
-    v.add_argument(
-        "--dtype",
-        action="append",
-        default=[],
-        choices=SUPPORTED_DTYPES,
-        help="only this dtype (repeatable); default: each spec's own dtypes",
+    add_cli_options(v, "verify")
+
+    r = sub.add_parser(
+        "replay",
+        help="re-run the checks on a recorded counterexample",
+        description="Re-run every check on the input recorded for one check in a results "
+        "file, and print the verdict.",
     )
-    v.add_argument(
+    r.add_argument("results", help="a results.json written by `verify`")
+    r.add_argument("--spec", required=True, metavar="NAME", help="the spec's name")
+    r.add_argument("--dtype", required=True, choices=SUPPORTED_DTYPES, help="the dtype of the run")
+    r.add_argument(
+        "--check", required=True, metavar="CHECK", help="the check whose input to replay"
+    )
+    r.add_argument(
         "--module",
         action="append",
         default=[],
-        metavar="MODULE",
-        help="import MODULE to register more specs (repeatable)",
+        metavar="MODULE_OR_FILE",
+        help="the spec module (dotted name or file path) the replay command names",
     )
-    v.add_argument(
-        "--no-default-specs", action="store_true", help="do not import the bundled `specs` package"
-    )
-    v.add_argument(
-        "--profile",
-        default=os.environ.get("HARNESS_PROFILE", "thorough"),
-        choices=sorted(PROFILES),
-        help="how thoroughly (default: thorough)",
-    )
-    v.add_argument(
-        "--max-examples",
-        type=int,
-        default=None,
-        metavar="N",
-        help="generated inputs per spec and dtype (default: the profile's)",
-    )
-    v.add_argument(
-        "--seed",
-        type=_seed,
-        default=None,
-        help="generation seed (default: fixed, for reproducible runs); 'random' explores "
-        "with a new seed and first retries kept counterexamples",
-    )
-    v.add_argument(
-        "--strict",
-        action="store_true",
-        help="flag rounding-limited derivatives (no output-scale allowance)",
-    )
-    v.add_argument(
-        "--timeout",
-        type=float,
-        default=60.0,
-        metavar="SECONDS",
-        help="time limit of one call of a function under test (default 60)",
-    )
-    v.add_argument(
-        "--report-dir",
-        default="reports",
-        metavar="DIR",
-        help="where results.json and the HTML go (default: reports)",
-    )
-    v.add_argument("--no-report", action="store_true", help="write no report files")
-    v.add_argument("--no-html", action="store_true", help="write results.json only")
-    v.add_argument(
-        "--splits",
-        type=int,
-        default=1,
-        metavar="N",
-        help="split the spec x dtype runs into N shards ...",
-    )
-    v.add_argument(
-        "--group", type=int, default=1, metavar="K", help="... and run shard K (1-based)"
-    )
-    v.add_argument("-q", "--quiet", action="store_true", help="print failures only")
+    r.add_argument("--strict", action="store_true", help="as --strict of the run that recorded it")
 
-    r = sub.add_parser("replay", help="re-run the checks on a recorded counterexample")
-    r.add_argument("results", help="a results.json written by `verify`")
-    r.add_argument("--spec", required=True, metavar="NAME")
-    r.add_argument("--dtype", required=True, choices=SUPPORTED_DTYPES)
-    r.add_argument("--check", required=True, metavar="CHECK")
-    r.add_argument("--module", action="append", default=[], metavar="MODULE")
-    r.add_argument("--strict", action="store_true")
+    m = sub.add_parser(
+        "report",
+        help="build the report from results files (merge shards)",
+        description="Merge results files (the shards of a --splits run) into one report.",
+    )
+    m.add_argument(
+        "--merge", nargs="+", required=True, metavar="RESULTS_JSON", help="the results files"
+    )
+    m.add_argument(
+        "--report-dir", default="reports", metavar="DIR", help="where to write (default: reports)"
+    )
+    m.add_argument("--no-html", action="store_true", help="write results.json only")
 
-    m = sub.add_parser("report", help="build the report from results files (merge shards)")
-    m.add_argument("--merge", nargs="+", required=True, metavar="RESULTS_JSON")
-    m.add_argument("--report-dir", default="reports", metavar="DIR")
-    m.add_argument("--no-html", action="store_true")
-
-    ls = sub.add_parser("list", help="list the registered specs")
-    ls.add_argument("--module", action="append", default=[], metavar="MODULE")
-    ls.add_argument("--no-default-specs", action="store_true")
+    ls = sub.add_parser(
+        "list",
+        help="list the specs a verify with the same options would run",
+        description="List the specs (name, structure, kinks, dtypes, equations) that "
+        "`verify` with the same --module/--spec options would verify.",
+    )
+    add_cli_options(ls, "list")
     return p
 
 
 def _load(modules: Sequence[str], defaults: bool) -> None:
-    cwd = os.getcwd()
-    if cwd not in sys.path:
-        sys.path.insert(0, cwd)  # so --module finds the user's own modules
-    load_modules(([*DEFAULT_MODULES] if defaults else []) + list(modules))
+    """Import spec modules (names or file paths) and, with ``defaults``, the bundled specs."""
+    select_specs([], modules, with_default_specs=defaults)
 
 
-def check_report_dir(path: str) -> Path:
-    """The report directory, checked to be a writable directory (UsageError if not)."""
-    out = Path(path)
-    probe = out if out.exists() else out.parent if str(out.parent) else Path(".")
-    while not probe.exists() and probe != probe.parent:
-        probe = probe.parent
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"--report-dir {out} exists and is not a directory.")
-    if not probe.is_dir():
-        raise UsageError(f"--report-dir {out}: {probe} is a file, not a directory.")
-    if not os.access(probe, os.W_OK):
-        raise UsageError(f"--report-dir {out} is not writable (checked {probe}).")
-    return out
+def _verify_in_worker(opts: RunOptions, name: str, dtype: str) -> RunResult:
+    """One spec x dtype run in a worker process of ``--jobs``."""
+    from harness.runner import verify
+
+    with np.errstate(all="ignore"):
+        return verify(REGISTRY.get(name), dtype=dtype, **opts.verify_kwargs())
 
 
-def plan_runs(specs: list[Any], dtypes: list[str]) -> list[tuple[Any, str]]:
-    """The spec x dtype runs to make, in registration order."""
-    plan = []
-    for spec in specs:
-        for dt in spec.dtypes:
-            if not dtypes or dt in dtypes:
-                plan.append((spec, dt))
-    return plan
+def _init_worker(opts: RunOptions) -> None:
+    """Make a worker process's registry like the parent's; Ctrl-C is the parent's to handle."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    select_specs(opts.specs, opts.modules, with_default_specs=opts.with_default_specs)
 
 
-def shard_runs(plan: list[Any], splits: int, group: int) -> list[Any]:
-    """Shard ``group`` of ``splits`` (1-based), round robin over the plan."""
-    if splits < 1 or not 1 <= group <= splits:
-        raise UsageError(f"--group must be between 1 and --splits ({splits}); got {group}.")
-    return [item for i, item in enumerate(plan) if i % splits == group - 1]
+def _results(opts: RunOptions, runs: list[tuple[Any, str]]) -> Iterator[RunResult]:
+    """The runs' results in plan order: verified here (-j 1) or by worker processes."""
+    from harness.runner import verify
+
+    if opts.jobs <= 1 or len(runs) <= 1:
+        for spec, dt in runs:
+            yield verify(spec, dtype=dt, **opts.verify_kwargs())
+        return
+    # spawn: a fresh interpreter per worker, the same on every platform; each imports the
+    # spec modules again (sys.path and the working directory come from this process).
+    pool = ProcessPoolExecutor(
+        max_workers=min(opts.jobs, len(runs)),
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_init_worker,
+        initargs=(opts,),
+    )
+    try:
+        futures = [pool.submit(_verify_in_worker, opts, s.name, dt) for s, dt in runs]
+        for f in futures:
+            yield f.result()
+    except BaseException:
+        # Interrupted, or a run raised: stop our own workers (by their process objects).
+        workers = list((getattr(pool, "_processes", None) or {}).values())
+        pool.shutdown(wait=False, cancel_futures=True)
+        for proc in workers:
+            if proc.is_alive():
+                proc.terminate()
+        raise
+    pool.shutdown()
+
+
+def _hypothesis_storage(opts: RunOptions) -> None:
+    """Hypothesis's own cache goes beside our counterexample store, not into the cwd.
+
+    This process (and its workers, through the environment) is ours; hypothesis keeps a
+    cache of source constants in ``.hypothesis/`` of the current directory unless told.
+    """
+    if opts.database is None or os.environ.get(_HYPOTHESIS_HOME):
+        return
+    from hypothesis.configuration import set_hypothesis_home_dir
+
+    home = str(Path(opts.database).parent)
+    os.environ[_HYPOTHESIS_HOME] = home
+    set_hypothesis_home_dir(home)
 
 
 def _cmd_verify(args: argparse.Namespace) -> int:
-    from harness.report.document import build_document, run_settings, spec_report, write_report
-    from harness.runner import DEFAULT_SEED, verify
+    from harness.report.document import build_document, spec_report, write_report
 
-    if args.no_report and args.no_html:
-        raise UsageError("--no-report and --no-html contradict each other; give one.")
-    if args.max_examples is not None and args.max_examples < 1:
-        raise UsageError(f"--max-examples must be at least 1; got {args.max_examples}.")
-    if args.timeout <= 0:
-        raise UsageError(f"--timeout must be positive; got {args.timeout}.")
-    _load(args.module, not args.no_default_specs)
-    specs = REGISTRY.select(args.spec)
-    if not specs:
-        raise UsageError("No specs are registered; give --module to import some.")
-    plan = shard_runs(plan_runs(specs, args.dtype), args.splits, args.group)
-    if not plan:
-        raise UsageError(
-            "Nothing to verify: none of the selected specs supports the dtypes asked for."
-        )
-    out = None if args.no_report else check_report_dir(args.report_dir)
-    seed: int | None = DEFAULT_SEED if args.seed is None else args.seed
-    if args.seed == RANDOM:
-        seed = None
-    results_path = str((out or Path("reports")) / "results.json")
+    opts = from_cli(args)
+    specs, runs_planned = plan(opts)
+    _hypothesis_storage(opts)
+    out = None if opts.report_dir is None else check_report_dir(opts.report_dir)
     runs: dict[str, list[RunResult]] = {}
     t0 = time.perf_counter()
-    for spec, dt in plan:
-        r = verify(
-            spec,
-            dtype=dt,
-            max_examples=args.max_examples,
-            seed=seed,
-            profile=args.profile,
-            strict=args.strict,
-            timeout=args.timeout,
-            results_path=results_path,
-        )
+    for (spec, dt), r in zip(runs_planned, _results(opts, runs_planned), strict=True):
         runs.setdefault(spec.name, []).append(r)
         if not r.passed:
             print(r.summary(), flush=True)
-        elif not args.quiet:
+        elif not opts.quiet:
             print(
                 f"PASSED: {spec.name} in {dt} ({r.examples} inputs, {r.elapsed_s:.1f} s, "
                 f"worst error/tolerance {max(c.error_ratio for c in r.checks):.3g})",
@@ -235,20 +190,9 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     failed = sum(1 for sr in reports for r in sr.runs if not r.passed)
     total = sum(len(sr.runs) for sr in reports)
     if out is not None:
-        doc = build_document(
-            reports,
-            settings=run_settings(
-                profile=args.profile,
-                seed=seed,
-                max_examples=args.max_examples,
-                dtypes=[dt for _, dt in plan],
-                strict=args.strict,
-                group=args.group,
-                splits=args.splits,
-            ),
-        )
-        write_report(doc, out, html=not args.no_html)
-        where = out / ("results.json" if args.no_html else "index.html")
+        doc = build_document(reports, settings=opts.settings([dt for _, dt in runs_planned]))
+        write_report(doc, out, html=opts.html)
+        where = out / ("index.html" if opts.html else "results.json")
         print(f"report: {where}")
     print(
         f"{'PASSED' if passed else 'FAILED'}: {total - failed} passed, {failed} failed "
@@ -299,8 +243,9 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
-    _load(args.module, not args.no_default_specs)
-    for spec in REGISTRY:
+    opts = from_cli(args)
+    specs = select_specs(opts.specs, opts.modules, with_default_specs=opts.with_default_specs)
+    for spec in specs:
         kinks = f", kinks {list(spec.kinks)}" if spec.kinks else ""
         print(
             f"{spec.name}: {spec.structure}{kinks}, dtypes {', '.join(spec.dtypes)}"

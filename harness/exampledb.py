@@ -4,6 +4,11 @@ Hypothesis's own example database is not written when a run has an explicit seed
 harness run has one (so that it can be replayed). This store keeps what the database would:
 the last shrunk counterexample of each spec and dtype, as an ``.npz`` file, handed back to
 hypothesis as an explicit example at the start of the next run. A run that passes removes it.
+
+Where the store lives is the caller's choice (see harness.options): ``.hypothesis/harness``
+beside the report directory for the command line and the pytest plugin, or
+``$HARNESS_DATABASE``; ``verify()`` called from Python keeps nothing unless given
+``database=``. Never the current directory by default.
 """
 
 from __future__ import annotations

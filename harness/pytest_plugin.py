@@ -15,15 +15,24 @@ call report's ``user_properties``, and only the controller writes ``--harness-re
 
 Options
 -------
---harness-profile NAME     quick, thorough or exhaustive (default: $HARNESS_PROFILE or quick)
---harness-seed N           generation seed (default: the CLI's fixed seed)
+The options are those of ``python -m harness verify`` (generated from one table,
+harness.options, into one :class:`~harness.options.RunOptions`), spelled ``--harness-*``,
+with the same defaults and the same selection of specs:
+
+--harness-profile NAME     quick, thorough or exhaustive (default: $HARNESS_PROFILE, else
+                           thorough, as the CLI and harness.verify())
+--harness-seed N|random    generation seed (default: the CLI's fixed seed)
 --harness-max-examples N   inputs per spec and dtype (default: the profile's)
 --harness-spec NAME        only this spec (repeatable)
 --harness-dtype DTYPE      only this dtype (repeatable)
---harness-module MODULE    import MODULE to register more specs (repeatable)
+--harness-module MODULE    a spec module, dotted name or .py file path (repeatable); its specs
+                           run alone, the bundled seed specs only when named or with
+                           --harness-with-default-specs
 --harness-strict           drop the output-scale rounding allowance
+--harness-timeout S        time limit of one call of a function under test
 --harness-report DIR       write results.json and the HTML report into DIR
 --harness-no-html          ... results.json only
+--harness-database DIR     where failing inputs are kept (default: beside the report, or none)
 --harness-splits N         split the spec x dtype runs into N shards ...
 --harness-group K          ... and run shard K (1-based), the same partition as the CLI's
 """
@@ -31,7 +40,6 @@ Options
 from __future__ import annotations
 
 import json
-import os
 import re
 import sys
 from collections.abc import Generator
@@ -44,52 +52,18 @@ from hypothesis import settings as hypothesis_settings
 
 from harness.checks import CHECK_NAMES
 from harness.errors import HarnessError, ReportError
-from harness.profiles import PROFILES, register_hypothesis_profiles
-from harness.registry import REGISTRY, load_modules
+from harness.options import RunOptions, add_pytest_options, check_report_dir, from_pytest, plan
+from harness.profiles import register_hypothesis_profiles
+from harness.registry import REGISTRY
 from harness.results import RunResult
-from harness.spec import SUPPORTED_DTYPES, Spec
+from harness.spec import Spec
 
 __all__ = ["HarnessCase"]
 
-DEFAULT_MODULES = ("specs",)
 CASE_ARG = "harness_case"
 # The name under which a run's serialized result rides in a call report's user_properties.
 RUN_PROPERTY = "harness_run"
 _PLUGIN_NAME = "harness-session"
-
-
-@dataclass(frozen=True)
-class _Options:
-    profile: str
-    seed: int
-    max_examples: int | None
-    strict: bool
-    specs: tuple[str, ...]
-    dtypes: tuple[str, ...]
-    modules: tuple[str, ...]
-    report_dir: str | None
-    html: bool
-    splits: int
-    group: int
-
-    @property
-    def results_path(self) -> str:
-        """The results file named in replay commands, as the CLI names it."""
-        return str(Path(self.report_dir or "reports") / "results.json")
-
-    def settings(self, dtypes: list[str]) -> dict[str, Any]:
-        """The document's settings, key for key what ``python -m harness verify`` writes."""
-        from harness.report.document import run_settings
-
-        return run_settings(
-            profile=self.profile,
-            seed=self.seed,
-            max_examples=self.max_examples,
-            dtypes=dtypes,
-            strict=self.strict,
-            group=self.group,
-            splits=self.splits,
-        )
 
 
 class _Session:
@@ -98,7 +72,7 @@ class _Session:
     def __init__(
         self,
         config: pytest.Config,
-        options: _Options,
+        options: RunOptions,
         plan: list[tuple[Spec, str]],
         previous_profile: str | None,
     ) -> None:
@@ -126,17 +100,8 @@ class _Session:
         if outcome is None:
             from harness.runner import verify
 
-            opts = self.options
             try:
-                outcome = verify(
-                    REGISTRY.get(spec),
-                    dtype=dtype,
-                    max_examples=opts.max_examples,
-                    seed=opts.seed,
-                    profile=opts.profile,
-                    strict=opts.strict,
-                    results_path=opts.results_path,
-                )
+                outcome = verify(REGISTRY.get(spec), dtype=dtype, **self.options.verify_kwargs())
             except Exception as exc:
                 # The first item shows the full traceback; its siblings only the message.
                 self.outcomes[key] = (
@@ -205,7 +170,7 @@ class _Session:
             runs.setdefault(spec, []).append(RunResult.from_dict(spec, self.received[spec, dtype]))
         reports = [spec_report(REGISTRY.get(name), rs) for name, rs in runs.items()]
         doc = build_document(reports, settings=self.options.settings([dt for _, dt in keys]))
-        out = self.config.invocation_params.dir / self.options.report_dir
+        out = Path(self.options.report_dir)
         try:
             write_report(doc, out, html=self.options.html)
         except ReportError as exc:
@@ -297,130 +262,24 @@ def _is_worker(config: pytest.Config) -> bool:
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    """Add the ``--harness-*`` options."""
-    group = parser.getgroup("harness", "gradient-verification harness")
-    group.addoption(
-        "--harness-profile",
-        default=None,
-        metavar="NAME",
-        help=f"verification profile, one of {', '.join(PROFILES)} "
-        "(default: $HARNESS_PROFILE, else quick)",
-    )
-    group.addoption(
-        "--harness-seed",
-        type=int,
-        default=None,
-        metavar="N",
-        help="generation seed (default: the fixed seed `python -m harness verify` uses)",
-    )
-    group.addoption(
-        "--harness-max-examples",
-        type=int,
-        default=None,
-        metavar="N",
-        help="generated inputs per spec and dtype (default: the profile's)",
-    )
-    group.addoption(
-        "--harness-spec",
-        action="append",
-        default=[],
-        metavar="NAME",
-        help="verify only this spec (repeatable; default: all registered)",
-    )
-    group.addoption(
-        "--harness-dtype",
-        action="append",
-        default=[],
-        choices=SUPPORTED_DTYPES,
-        help="verify only this dtype (repeatable; default: each spec's own)",
-    )
-    group.addoption(
-        "--harness-module",
-        action="append",
-        default=[],
-        metavar="MODULE",
-        help="import MODULE to register more specs (repeatable); `specs` is always imported",
-    )
-    group.addoption(
-        "--harness-strict",
-        action="store_true",
-        default=False,
-        help="flag rounding-limited derivatives (no output-scale allowance)",
-    )
-    group.addoption(
-        "--harness-report",
-        default=None,
-        metavar="DIR",
-        help="write results.json and the HTML report of the verified runs into DIR",
-    )
-    group.addoption(
-        "--harness-no-html",
-        action="store_true",
-        default=False,
-        help="with --harness-report, write results.json only",
-    )
-    group.addoption(
-        "--harness-splits",
-        type=int,
-        default=1,
-        metavar="N",
-        help="split the spec x dtype runs into N shards ...",
-    )
-    group.addoption(
-        "--harness-group",
-        type=int,
-        default=1,
-        metavar="K",
-        help="... and verify shard K (1-based)",
-    )
+    """Add the ``--harness-*`` options (the same table as the CLI's, harness.options)."""
+    add_pytest_options(parser.getgroup("harness", "gradient-verification harness"))
 
 
-def _options(config: pytest.Config) -> _Options:
-    profile = config.getoption("harness_profile") or os.environ.get("HARNESS_PROFILE") or "quick"
-    if profile not in PROFILES:
-        raise pytest.UsageError(
-            f"--harness-profile (or $HARNESS_PROFILE) must be one of {', '.join(PROFILES)}; "
-            f"got {profile!r}."
-        )
-    max_examples = config.getoption("harness_max_examples")
-    if max_examples is not None and max_examples < 1:
-        raise pytest.UsageError(f"--harness-max-examples must be at least 1; got {max_examples}.")
-    seed = config.getoption("harness_seed")
-    if seed is None:
-        from harness.runner import DEFAULT_SEED
-
-        seed = DEFAULT_SEED
-    return _Options(
-        profile=profile,
-        seed=seed,
-        max_examples=max_examples,
-        strict=bool(config.getoption("harness_strict")),
-        specs=tuple(config.getoption("harness_spec")),
-        dtypes=tuple(config.getoption("harness_dtype")),
-        modules=tuple(config.getoption("harness_module")),
-        report_dir=config.getoption("harness_report"),
-        html=not config.getoption("harness_no_html"),
-        splits=config.getoption("harness_splits"),
-        group=config.getoption("harness_group"),
-    )
+def _options(config: pytest.Config) -> RunOptions:
+    try:
+        return from_pytest(config)
+    except HarnessError as exc:
+        raise pytest.UsageError(str(exc)) from None
 
 
-def _plan(config: pytest.Config, opts: _Options) -> list[tuple[Spec, str]]:
-    # The CLI's own planning and sharding, so that both cut the runs into the same shards.
-    from harness.cli import plan_runs, shard_runs
-
+def _plan(config: pytest.Config, opts: RunOptions) -> list[tuple[Spec, str]]:
+    # The CLI's own selection, planning and sharding: both cut the runs into the same shards.
     here = str(config.invocation_params.dir)
     if here not in sys.path:
-        sys.path.insert(0, here)  # so --harness-module finds the user's own modules
-    if opts.splits < 1 or not 1 <= opts.group <= opts.splits:
-        raise pytest.UsageError(
-            f"--harness-group must be between 1 and --harness-splits ({opts.splits}); "
-            f"got {opts.group}."
-        )
+        sys.path.insert(0, here)  # dotted --harness-module names resolve from where pytest ran
     try:
-        load_modules([*DEFAULT_MODULES, *opts.modules])
-        specs = REGISTRY.select(list(opts.specs))
-        return shard_runs(plan_runs(specs, list(opts.dtypes)), opts.splits, opts.group)
+        return plan(opts)[1]
     except HarnessError as exc:
         raise pytest.UsageError(str(exc)) from None
 
@@ -432,12 +291,10 @@ def pytest_configure(config: pytest.Config) -> None:
     # Snapshot now: test modules imported later may register specs of their own.
     plan = _plan(config, opts)
     if opts.report_dir is not None and not _is_worker(config):
-        from harness.cli import check_report_dir
-
         try:
-            check_report_dir(str(config.invocation_params.dir / opts.report_dir))
+            check_report_dir(opts.report_dir, "--harness-report")
         except HarnessError as exc:
-            raise pytest.UsageError(f"--harness-report: {exc}") from None
+            raise pytest.UsageError(str(exc)) from None
     # Before hypothesis's own plugin, so that an explicit --hypothesis-profile (or verbosity)
     # still applies on top; without one, CI=true must not leave hypothesis's `ci` profile on.
     # After the usage errors above: a run that stops there must leave the profile alone.

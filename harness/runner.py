@@ -15,11 +15,13 @@ from hypothesis import seed as hyp_seed
 from hypothesis.errors import Flaky, HypothesisException
 from numpy.typing import NDArray
 
+from harness import commands
 from harness.calls import CALL_FAILURE_KINDS, Caller, CallFailure, Counts
 from harness.checks import CHECK_NAMES, CHECKS, Context, Measurement
 from harness.errormodel import DEFAULT_MODEL, ErrorModel
 from harness.errors import HarnessError, JacobianTooLargeError, UsageError
 from harness.exampledb import ExampleStore
+from harness.options import DEFAULT_SEED, DEFAULT_TIMEOUT, default_profile
 from harness.oracle import Evaluator
 from harness.profiles import get_profile
 from harness.registry import REGISTRY
@@ -34,10 +36,7 @@ from harness.results import (
 from harness.spec import Spec
 from harness.strategies import Example, points
 
-__all__ = ["assert_verified", "run_checks", "verify", "verify_at"]
-
-DEFAULT_SEED = 20261128
-DEFAULT_TIMEOUT = 60.0
+__all__ = ["DEFAULT_SEED", "assert_verified", "run_checks", "verify", "verify_at"]
 
 
 def _resolve(spec: Spec | str) -> Spec:
@@ -59,14 +58,6 @@ def _dtype(spec: Spec, dtype: Any) -> np.dtype[Any]:
             f"Add it to the spec's `dtypes` if the function supports it."
         )
     return dt
-
-
-def _module_flag(spec: Spec) -> str:
-    """``--module M`` naming the module that registered the spec, for replay commands."""
-    mod = REGISTRY.module_of(spec)
-    if not mod or mod == "__main__" or mod == "specs" or mod.startswith("specs."):
-        return ""
-    return f" --module {mod}"
 
 
 def run_checks(
@@ -492,12 +483,12 @@ def verify(
     dtype: Any = np.float64,
     max_examples: int | None = None,
     seed: int | None = DEFAULT_SEED,
-    profile: str = "quick",
+    profile: str | None = None,
     strict: bool = False,
     timeout: float | None = DEFAULT_TIMEOUT,
     model: ErrorModel = DEFAULT_MODEL,
-    database: str | os.PathLike[str] | None = ".hypothesis/harness",
-    results_path: str = "reports/results.json",
+    database: str | os.PathLike[str] | None = None,
+    results_path: str | None = None,
 ) -> RunResult:
     """Verify a spec on hypothesis-generated inputs, random and adversarial.
 
@@ -510,18 +501,22 @@ def verify(
     max_examples : int, optional
         Inputs to generate; defaults to the profile's.
     seed : int or None
-        Seed of the generation, for exact replay; ``None`` draws one at random.
-    profile : {"quick", "thorough", "exhaustive"}
-        Sizes and example counts.
+        Seed of the generation, for exact replay; ``None`` draws one at random. The default
+        is the fixed seed ``python -m harness verify`` uses too.
+    profile : {"quick", "thorough", "exhaustive"}, optional
+        Sizes and example counts; default ``$HARNESS_PROFILE`` if set, else "thorough",
+        as for the command line and the pytest plugin.
     strict : bool
         Drop the output-scale rounding allowance.
     timeout : float or None
         Seconds one call of the function under test may take.
     database : path or None
         Where the last counterexample of each spec and dtype is kept between runs (see
-        harness.exampledb); a run with ``seed=None`` tries it first. None keeps nothing.
-    results_path : str
-        Path shown in the replay commands of the result.
+        harness.exampledb); a run with ``seed=None`` tries it first. None (the default)
+        keeps nothing and writes nothing.
+    results_path : str, optional
+        The results file the caller writes this run into, named in the replay commands;
+        None (no file): no replay commands, the rerun command reproduces a failure.
 
     Returns
     -------
@@ -531,7 +526,7 @@ def verify(
     """
     spec = _resolve(spec)
     dt = _dtype(spec, dtype)
-    prof = get_profile(profile)
+    prof = get_profile(profile or default_profile())
     n_examples = prof.max_examples if max_examples is None else int(max_examples)
     if n_examples < 1:
         raise UsageError(f"max_examples must be at least 1; got {max_examples!r}.")
@@ -598,22 +593,9 @@ def verify(
             store.save(spec.name, dt.name, failures[0])
         else:
             store.clear(spec.name, dt.name)
-    registered = REGISTRY.module_of(spec) is not None
-    if registered:
-        run_replay = (
-            f"python -m harness verify --spec {spec.name!r} --dtype {dt.name} --seed {seed} "
-            f"--max-examples {n_examples} --profile {profile}"
-            + (" --strict" if strict else "")
-            + _module_flag(spec)
-        )
-    else:
-        # Not in the registry: the command line cannot find it, the same call can.
-        run_replay = (
-            f"harness.verify(spec, dtype=np.{dt.name}, seed={seed}, "
-            f"max_examples={n_examples}, profile={profile!r}"
-            + (", strict=True" if strict else "")
-            + ")"
-        )
+    run_replay = commands.rerun_command(
+        spec, dt.name, seed=seed, max_examples=n_examples, profile=prof.name, strict=strict
+    )
     results = []
     for name in CHECK_NAMES:
         chosen = agg.last_failure.get(name) or agg.worst.get(name)
@@ -632,11 +614,8 @@ def verify(
                 timeout=timeout,
                 directions=prof.directions,
             )
-        replay = (
-            f"python -m harness replay {results_path} --spec {spec.name!r} --dtype {dt.name} "
-            f"--check {name}" + _module_flag(spec)
-            if registered
-            else "harness.verify_at(spec, Z, layout=...) with Z and the layout shown above"
+        replay = commands.replay_command(
+            spec, dt.name, name, results_path=results_path, strict=strict
         )
         cr = _check_result(name, m, ex, agg, replay)
         if cr.status == "fail" and note:

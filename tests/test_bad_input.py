@@ -444,9 +444,13 @@ def _failing_checks(doc: dict[str, Any], spec: str) -> list[dict[str, Any]]:
 
 
 def _run_replay(tmp_path: Path, replay: str) -> Any:
+    # The printed command names the interpreter and the files by absolute path: it works as
+    # pasted, from another directory, without the PYTHONPATH of the run.
     argv = shlex.split(replay)
-    assert argv[:4] == ["python", "-m", "harness", "replay"], replay
-    return _cli(tmp_path, *argv[3:])
+    assert argv[:4] == [sys.executable, "-m", "harness", "replay"], replay
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir(exist_ok=True)
+    return subprocess.run(argv, cwd=elsewhere, capture_output=True, text=True, timeout=120)
 
 
 def test_replay_of_a_failing_check_reproduces_the_verdict(tmp_path: Path) -> None:
@@ -460,7 +464,7 @@ def test_replay_of_a_failing_check_reproduces_the_verdict(tmp_path: Path) -> Non
     for check in failing:
         replay = check["worst"]["replay"]
         assert f"--check {check['check']}" in replay
-        assert f"--module {HELPER_MODULE}" in replay
+        assert f"--module {tmp_path / HELPER_MODULE}.py" in replay
         again = _run_replay(tmp_path, replay)
         assert again.returncode == 1, again.stdout + again.stderr
         shape = tuple(check["worst"]["input"]["shape"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -43,7 +44,7 @@ def test_registered_wrong_derivative_exits_1_and_explains(tmp_path):
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "FAILED: spec 'sigmoid-derivative-is-A' in float64" in proc.stdout
     assert "PASSED: relu in float64" in proc.stdout
-    assert "replay: python -m harness replay" in proc.stdout
+    assert f"replay: {sys.executable} -m harness replay {tmp_path / 'out'}" in proc.stdout
     doc = json.loads((tmp_path / "out" / "results.json").read_text())
     verdicts = {s["name"]: s["runs"][0]["passed"] for s in doc["specs"]}
     assert verdicts == {"sigmoid-derivative-is-A": False, "relu": True}
@@ -51,9 +52,13 @@ def test_registered_wrong_derivative_exits_1_and_explains(tmp_path):
     replay = next(
         c["worst"]["replay"] for c in doc["specs"][0]["runs"][0]["checks"] if c["status"] == "fail"
     )
-    argv = replay.split()[3:]  # drop "python -m harness"
-    again = _run(*[a.strip("'") for a in argv], cwd=tmp_path)
-    assert again.returncode == 1 and "FAIL" in again.stdout
+    # ... as pasted into another shell: another directory, no PYTHONPATH.
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    again = subprocess.run(
+        shlex.split(replay), cwd=elsewhere, capture_output=True, text=True, timeout=300
+    )
+    assert again.returncode == 1 and "FAIL" in again.stdout, again.stdout + again.stderr
 
 
 def test_list_shows_the_seed_specs_with_their_equations(tmp_path):

@@ -182,10 +182,12 @@ def test_a_wrong_spec_fails_readably_and_the_others_pass(suite: pytest.Pytester)
         ", got ",
         "x tolerance",
         "input Z (",
-        "replay: python -m harness replay",
-        "rerun: python -m harness verify --spec 'sigmoid_wrong' --dtype float64",
+        f"rerun: {sys.executable} -m harness verify --spec 'sigmoid_wrong' --dtype float64",
+        f"--module {suite.path / 'wrong_sigmoid.py'}",
     ):
         assert piece in text
+    # No --harness-report: no results file, so no replay command naming one.
+    assert "results.json" not in text and "replay:" not in text
     # The failure points at the test, not into the plugin.
     assert "pytest_plugin.py" not in text
 
@@ -278,7 +280,10 @@ def test_hypothesis_uses_our_profile_under_ci(
     [
         (["--harness-spec", "sigmod"], "No spec named 'sigmod'. Did you mean 'sigmoid'"),
         (["--harness-splits", "2", "--harness-group", "3"], "--harness-group must be between"),
-        (["--harness-profile", "fast"], "--harness-profile (or $HARNESS_PROFILE) must be one"),
+        (
+            ["--harness-profile", "fast"],
+            "--harness-profile (or $HARNESS_PROFILE): invalid choice: 'fast'",
+        ),
         (["--harness-module", "no_such_module"], "Cannot import spec module 'no_such_module'"),
     ],
 )
