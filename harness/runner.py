@@ -6,7 +6,7 @@ import os
 import time
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -23,7 +23,18 @@ from harness.exampledb import ExampleStore
 from harness.oracle import Evaluator
 from harness.profiles import get_profile
 from harness.registry import REGISTRY
-from harness.results import HIST_EDGES, CheckResult, InputRecord, RunResult, Worst
+from harness.results import (
+    HIST_EDGES,
+    CheckResult,
+    Heatmap,
+    InputRecord,
+    Location,
+    RatioHist,
+    RunResult,
+    StepCurve,
+    Worst,
+    findings_from_checks,
+)
 from harness.spec import Spec
 from harness.strategies import Example, examples
 
@@ -200,6 +211,8 @@ class _Aggregate:
     comparisons: Counter[str] = field(default_factory=Counter)
     ran: Counter[str] = field(default_factory=Counter)
     families: Counter[str] = field(default_factory=Counter)
+    unresolved: Counter[str] = field(default_factory=Counter)
+    rounding_limited: Counter[str] = field(default_factory=Counter)
     examples: int = 0
 
     def add(self, ex: Example, ms: list[Measurement]) -> None:
@@ -211,6 +224,8 @@ class _Aggregate:
                 continue
             self.ran[m.check] += 1
             self.comparisons[m.check] += m.comparisons
+            self.unresolved[m.check] += int(m.extra.get("unresolved", 0))
+            self.rounding_limited[m.check] += int(m.extra.get("rounding_limited", 0))
             prev = self.worst.get(m.check)
             if prev is None or prev[0].status == "skip" or m.ratio > prev[0].ratio:
                 self.worst[m.check] = (m, ex)
@@ -233,8 +248,63 @@ def _bin(ratio: float) -> int:
     return min(max(i, 0), len(HIST_EDGES) - 2)
 
 
+# --------------------------------------------------------------------------- results model
+# How this engine's measurements become results (schema 2, harness/results.py). Kept in these
+# helpers only: _record, _location, _worst, _check_result, _run_result.
+
+
 def _record(ex: Example) -> InputRecord:
     return InputRecord.from_array(ex.Z, layout=ex.layout, family=ex.family)
+
+
+def _location(name: str, m: Measurement, structure: str, shape: tuple[int, ...]) -> Location:
+    """Where the worst comparison was, for the one input ``Z``."""
+    loc = m.location
+    if loc is None or m.what in CALL_FAILURE_KINDS:
+        return Location(input="Z", position=1, of=1)
+    if name != "jacobian":
+        return Location(input="Z", position=1, of=1, input_index=tuple(loc))
+    if structure == "elementwise":
+        return Location(input="Z", position=1, of=1, input_index=loc, output_index=loc)
+    # Columnwise and dense jacobian locations are (row, column) of J over C-order flattening.
+    size = int(np.prod(shape))
+
+    def unflat(i: int) -> tuple[int, ...]:
+        return tuple(int(v) for v in np.unravel_index(i, shape)) if i < size else (i,)
+
+    return Location(
+        input="Z", position=1, of=1, input_index=unflat(loc[1]), output_index=unflat(loc[0])
+    )
+
+
+def _worst(
+    name: str, m: Measurement, record: InputRecord | None, replay: str, structure: str
+) -> Worst:
+    call_failure = m.what in CALL_FAILURE_KINDS
+    shape = record.shape if record is not None else ()
+    return Worst(
+        what=m.what,
+        expected=None if call_failure else m.expected,
+        got=None if call_failure else m.got,
+        abs_error=abs(m.got - m.expected) if m.what not in ("", None) else m.abs_error,
+        rel_error=m.rel_error,
+        ulps=m.ulps,
+        tolerance=m.tolerance,
+        ratio=m.ratio,
+        location=_location(name, m, structure, shape),
+        input=record,
+        replay=replay,
+        # This engine's relative error is entry-wise: relative to |expected| of the entry.
+        scale=m.extra.get("scale", abs(m.expected)),
+    )
+
+
+def _oracle(name: str, m: Measurement) -> str:
+    if "oracle" in m.extra:
+        return str(m.extra["oracle"])
+    if m.message.startswith("oracle: "):
+        return m.message.removeprefix("oracle: ")
+    return "central differences" if name in ("jacobian", "vjp_directional") else ""
 
 
 def _check_result(
@@ -244,56 +314,69 @@ def _check_result(
     agg: _Aggregate | None,
     replay: str,
     record: InputRecord | None = None,
+    structure: str = "dense",
 ) -> CheckResult:
     worst = None
     if m.status != "skip":
-        worst = Worst(
-            what=m.what,
-            expected=m.expected,
-            got=m.got,
-            abs_error=abs(m.got - m.expected) if m.what not in ("", None) else m.abs_error,
-            rel_error=m.rel_error,
-            ulps=m.ulps,
-            tolerance=m.tolerance,
-            ratio=m.ratio,
-            location=m.location,
-            input=record if record is not None else (_record(ex) if ex is not None else None),
-            replay=replay,
-        )
+        rec = record if record is not None else (_record(ex) if ex is not None else None)
+        worst = _worst(name, m, rec, replay, structure)
+    heatmap = None if m.heatmap is None else Heatmap.from_measurement(m.heatmap)
+    curve = None if m.step_curve is None else StepCurve.from_measurement(m.step_curve)
+    oracle = "" if m.status == "skip" else _oracle(name, m)
     if agg is None:
         hist = [0] * (len(HIST_EDGES) - 1)
         if m.status != "skip":
             hist[_bin(m.ratio)] += 1
         return CheckResult(
             check=name,
-            status=m.status,
+            status="skip" if m.status == "skip" else "fail" if m.failed else "pass",
             message=m.message,
             examples=0 if m.status == "skip" else 1,
             comparisons=m.comparisons,
+            unresolved=int(m.extra.get("unresolved", 0)),
+            rounding_limited=int(m.extra.get("rounding_limited", 0)),
             max_abs_error=m.abs_error,
             max_rel_error=m.rel_error,
             max_ulps=m.ulps,
             error_ratio=m.ratio,
-            ratio_hist=tuple(hist),
+            ratio_hist=RatioHist.of_counts(hist),
             worst=worst,
-            heatmap=m.heatmap,
-            step_curve=m.step_curve,
+            heatmap=heatmap,
+            step_curve=curve,
+            oracle=oracle,
         )
     mx = agg.maxima.get(name, [m.abs_error, m.rel_error])
     return CheckResult(
         check=name,
-        status=m.status,
+        status="skip" if m.status == "skip" else "fail" if m.failed else "pass",
         message=m.message,
         examples=agg.ran[name],
         comparisons=agg.comparisons[name],
+        unresolved=agg.unresolved[name],
+        rounding_limited=agg.rounding_limited[name],
         max_abs_error=mx[0],
         max_rel_error=mx[1],
         max_ulps=agg.ulps.get(name),
         error_ratio=m.ratio,
-        ratio_hist=tuple(agg.hist.get(name, [0] * (len(HIST_EDGES) - 1))),
+        ratio_hist=RatioHist.of_counts(agg.hist.get(name, [0] * (len(HIST_EDGES) - 1))),
         worst=worst,
-        heatmap=m.heatmap,
-        step_curve=m.step_curve,
+        heatmap=heatmap,
+        step_curve=curve,
+        oracle=oracle,
+    )
+
+
+def _run_result(spec: Spec, dtype: str, checks: Sequence[CheckResult], **kw: Any) -> RunResult:
+    """The run, each call failure grouped into one finding with the checks it prevented."""
+    findings, checks = findings_from_checks(checks)
+    return RunResult(
+        spec=spec.name,
+        dtype=dtype,
+        checks=tuple(checks),
+        findings=findings,
+        inputs=("Z",),
+        constants=(),
+        **kw,
     )
 
 
@@ -368,11 +451,11 @@ def verify_at(
     elapsed = time.perf_counter() - t0
     ex = Example(Z=Z, family="given", layout=layout, probe_seed=probe_seed)
     record = _record(ex)
-    checks = tuple(_check_result(m.check, m, ex, None, "", record) for m in ms)
-    return RunResult(
-        spec=spec.name,
-        dtype=Z.dtype.name,
-        checks=checks,
+    checks = tuple(_check_result(m.check, m, ex, None, "", record, spec.structure) for m in ms)
+    return _run_result(
+        spec,
+        Z.dtype.name,
+        checks,
         examples=1,
         seed=probe_seed,
         elapsed_s=elapsed,
@@ -536,14 +619,14 @@ def verify(
             if registered
             else "harness.verify_at(spec, Z, layout=...) with Z and the layout shown above"
         )
-        cr = _check_result(name, m, ex, agg, replay)
+        cr = _check_result(name, m, ex, agg, replay, structure=spec.structure)
         if cr.status == "fail" and note:
-            cr = CheckResult(**{**cr.__dict__, "message": cr.message + note})
+            cr = replace(cr, message=cr.message + note)
         results.append(cr)
-    return RunResult(
-        spec=spec.name,
-        dtype=dt.name,
-        checks=tuple(results),
+    return _run_result(
+        spec,
+        dt.name,
+        results,
         examples=agg.examples,
         seed=seed,
         elapsed_s=elapsed,

@@ -523,6 +523,7 @@ def check_jacobian(ctx: Context) -> Measurement:
         if structure == "elementwise" and on_kink.any():
             parts.append(_kink_subgradients(ctx, J, on_kink, moved))
     result = worst_of(name, parts)
+    result.extra["oracle"] = note.removeprefix("oracle: ") if note else "central differences"
     if note and not result.message:
         result.message = note
     if ctx.detail and ratios:
