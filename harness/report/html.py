@@ -38,6 +38,7 @@ from harness.report.model import (
     spec_failed_checks,
     spec_worst_ratio,
 )
+from harness.report.text import finding_line
 from harness.results import (
     ArrayRecord,
     CheckResult,
@@ -236,6 +237,7 @@ def _environment() -> jinja2.Environment:
         check_anchor=_check_anchor,
         matrix_view=_matrix_view,
         location_text=_location_text,
+        finding_line=finding_line,
         ordered_checks=ordered_checks,
         check_rank=check_rank,
         failed_checks=spec_failed_checks,
