@@ -22,25 +22,14 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+# The `kind` of every CallFailure, which is also a Measurement's `what` for call failures
+# (one list, in harness.results, so that reading a results file needs nothing of the engine).
+from harness.results import CALL_FAILURE_KINDS
 from harness.spec import Spec
 
 __all__ = ["CALL_FAILURE_KINDS", "CallFailure", "Caller", "Counts", "fmt_index"]
 
 Array = NDArray[Any]
-
-
-# The `kind` of every CallFailure, which is also a Measurement's `what` for call failures.
-CALL_FAILURE_KINDS: tuple[str, ...] = (
-    "raised",
-    "timeout",
-    "inplace",
-    "type",
-    "shape",
-    "dtype",
-    "nonfinite",
-    "structure",
-    "gradients",
-)
 
 
 class CallFailure(Exception):

@@ -30,7 +30,7 @@ from harness.options import (
     shard_runs,
 )
 from harness.registry import REGISTRY, select_specs
-from harness.results import RunResult
+from harness.results import RunResult, fmt_figure
 from harness.spec import SUPPORTED_DTYPES
 
 __all__ = ["check_report_dir", "main", "plan_runs", "shard_runs"]
@@ -80,16 +80,27 @@ def _parser() -> argparse.ArgumentParser:
 
     m = sub.add_parser(
         "report",
-        help="build the report from results files (merge shards)",
-        description="Merge results files (the shards of a --splits run) into one report.",
+        help="build the report from results files (merge shards, compare two runs)",
+        description="Merge results files (the shards of a --splits run) into one report, or "
+        "compare two runs.",
+    )
+    what = m.add_mutually_exclusive_group(required=True)
+    what.add_argument(
+        "--merge", nargs="+", metavar="RESULTS_JSON", help="merge shards into one report"
+    )
+    what.add_argument(
+        "--compare",
+        nargs=2,
+        metavar=("OLD", "NEW"),
+        help="what changed from OLD to NEW results.json (exit 1 if something regressed)",
     )
     m.add_argument(
-        "--merge", nargs="+", required=True, metavar="RESULTS_JSON", help="the results files"
+        "--report-dir",
+        default=None,
+        metavar="DIR",
+        help="where to write (default: reports for --merge; NEW's directory for --compare)",
     )
-    m.add_argument(
-        "--report-dir", default="reports", metavar="DIR", help="where to write (default: reports)"
-    )
-    m.add_argument("--no-html", action="store_true", help="write results.json only")
+    m.add_argument("--no-html", action="store_true", help="write no HTML")
 
     ls = sub.add_parser(
         "list",
@@ -182,7 +193,7 @@ def _cmd_verify(args: argparse.Namespace) -> int:
         elif not opts.quiet:
             print(
                 f"PASSED: {spec.name} in {dt} ({r.examples} inputs, {r.elapsed_s:.1f} s, "
-                f"worst error/tolerance {max(c.error_ratio for c in r.checks):.3g})",
+                f"worst error/tolerance {fmt_figure(r.worst_ratio)})",
                 flush=True,
             )
     reports = [spec_report(s, runs[s.name]) for s in specs if s.name in runs]
@@ -204,7 +215,6 @@ def _cmd_verify(args: argparse.Namespace) -> int:
 def _cmd_replay(args: argparse.Namespace) -> int:
     from harness.checks import CHECK_NAMES
     from harness.report.document import load_document
-    from harness.results import SpecReport
     from harness.runner import verify_at
 
     if args.check not in CHECK_NAMES:
@@ -212,20 +222,26 @@ def _cmd_replay(args: argparse.Namespace) -> int:
     doc = load_document(args.results)
     _load(args.module, True)
     spec = REGISTRY.get(args.spec)
-    for sd in doc["specs"]:
-        if sd["name"] != args.spec:
+    for sr in doc.specs:
+        if sr.name != args.spec:
             continue
-        for run in SpecReport.from_dict(sd).runs:
+        for run in sr.runs:
             if run.dtype != args.dtype:
                 continue
-            worst = run[args.check].worst
+            try:
+                worst = run[args.check].worst
+            except KeyError:
+                raise UsageError(
+                    f"{args.results} has no check {args.check!r} in that run."
+                ) from None
             if worst is None or worst.input is None:
                 raise UsageError(f"No recorded input for check {args.check!r}.")
-            Z = worst.input.to_array()
-            result = verify_at(spec, Z, layout=worst.input.layout, strict=args.strict)
+            arrays = worst.input.to_arrays()
+            result = verify_at(spec, *arrays, layout=worst.input.layout, strict=args.strict)
+            shapes = ", ".join(f"{a.name} {a.shape}" for a in worst.input.arrays)
             print(
                 f"replaying {args.spec} {args.dtype} {args.check} on the recorded input "
-                f"(shape {Z.shape}, {worst.input.family}, {worst.input.layout}-order)"
+                f"({shapes}, {worst.input.family}, {worst.input.layout}-order)"
             )
             print(result.summary())
             return 0 if result.passed else 1
@@ -235,11 +251,29 @@ def _cmd_replay(args: argparse.Namespace) -> int:
 def _cmd_report(args: argparse.Namespace) -> int:
     from harness.report.document import load_document, merge_documents, write_report
 
-    doc = merge_documents([load_document(p) for p in args.merge])
-    out = check_report_dir(args.report_dir)
+    if args.compare:
+        return _cmd_compare(args)
+    docs = [load_document(p) for p in args.merge]
+    doc = merge_documents(docs)
+    out = check_report_dir(args.report_dir or "reports")
     write_report(doc, out, html=not args.no_html)
-    print(f"merged {len(args.merge)} file(s) into {out}: {'PASSED' if doc['passed'] else 'FAILED'}")
-    return 0 if doc["passed"] else 1
+    print(f"merged {len(args.merge)} file(s) into {out}: {'PASSED' if doc.passed else 'FAILED'}")
+    return 0 if doc.passed else 1
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from harness.report.compare import compare, write_compare_page
+    from harness.report.document import load_document
+
+    old_path, new_path = args.compare
+    old, new = load_document(old_path), load_document(new_path)
+    result = compare(old, new, old_label=str(old_path), new_label=str(new_path))
+    print(result.text(), end="")
+    if not args.no_html:
+        out = check_report_dir(args.report_dir or str(Path(new_path).parent))
+        page = write_compare_page(result, out)
+        print(f"compare page: {page}")
+    return 1 if result.regressed else 0
 
 
 def _cmd_list(args: argparse.Namespace) -> int:

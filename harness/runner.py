@@ -6,7 +6,7 @@ import os
 import time
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -28,10 +28,17 @@ from harness.registry import REGISTRY
 from harness.results import (
     HIST_EDGES,
     CheckResult,
+    Finding,
+    Heatmap,
     InputRecord,
     InputVerdict,
+    RatioHist,
     RunResult,
+    StepCurve,
     Worst,
+    findings_from_checks,
+    finite_or_none,
+    fmt_figure,
 )
 from harness.spec import Spec
 from harness.strategies import Example, points
@@ -231,6 +238,8 @@ class _Aggregate:
     ran: Counter[str] = field(default_factory=Counter)
     families: Counter[str] = field(default_factory=Counter)
     inputs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    unresolved: Counter[str] = field(default_factory=Counter)
+    rounding_limited: Counter[str] = field(default_factory=Counter)
     examples: int = 0
 
     def add(self, ex: Example, ms: list[Measurement]) -> None:
@@ -243,6 +252,8 @@ class _Aggregate:
             self.ran[m.check] += 1
             merge_inputs(self.inputs, m)
             self.comparisons[m.check] += m.comparisons
+            self.unresolved[m.check] += int(m.extra.get("unresolved", 0))
+            self.rounding_limited[m.check] += int(m.extra.get("rounding_limited", 0))
             prev = self.worst.get(m.check)
             if prev is None or prev[0].status == "skip" or m.ratio > prev[0].ratio:
                 self.worst[m.check] = (m, ex)
@@ -252,7 +263,7 @@ class _Aggregate:
             h[_bin(m.ratio)] += 1
             mx = self.maxima.setdefault(m.check, [0.0, 0.0])
             mx[0] = max(mx[0], m.abs_error)
-            mx[1] = max(mx[1], m.rel_error)
+            mx[1] = max(mx[1], m.rel_error if m.rel_error is not None else 0.0)
             if m.ulps is not None:
                 self.ulps[m.check] = max(self.ulps.get(m.check, 0.0), m.ulps)
 
@@ -281,7 +292,7 @@ def input_verdicts(spec: Spec, acc: dict[str, dict[str, Any]]) -> tuple[InputVer
         v = acc.get(name)
         pos = spec.inputs.index(name) + 1
         if v is None:
-            out.append(InputVerdict(name, pos, len(spec.inputs), "skip", 0.0, "", ""))
+            out.append(InputVerdict(name, pos, len(spec.inputs), "skip", None, "", ""))
             continue
         out.append(
             InputVerdict(
@@ -289,12 +300,12 @@ def input_verdicts(spec: Spec, acc: dict[str, dict[str, Any]]) -> tuple[InputVer
                 position=pos,
                 of=len(spec.inputs),
                 status="fail" if v["status"] == "fail" else "pass",
-                error_ratio=float(v["ratio"]),
+                error_ratio=finite_or_none(v["ratio"]),
                 check=v["check"],
                 what=v["what"] if v["status"] == "fail" else "",
                 index=tuple(v["index"]) if v.get("index") else None,
-                expected=float(v["expected"]),
-                got=float(v["got"]),
+                expected=finite_or_none(v["expected"]),
+                got=finite_or_none(v["got"]),
             )
         )
     return tuple(out)
@@ -308,68 +319,133 @@ def _bin(ratio: float) -> int:
     return min(max(i, 0), len(HIST_EDGES) - 2)
 
 
-def _record(ex: Example) -> InputRecord:
-    return InputRecord.from_array(ex.arrays[0], layout=ex.layout, family=ex.family)
+# How measurements become results (harness/results.py): _record, _worst, _check_result,
+# _run_result.
+
+
+def _record(spec: Spec, ex: Example) -> InputRecord:
+    return InputRecord.from_arrays(
+        spec.inputs, ex.arrays, constants=spec.constants, layout=ex.layout, family=ex.family
+    )
+
+
+def _oracle(name: str, m: Measurement) -> str:
+    if "oracle" in m.extra:
+        return str(m.extra["oracle"])
+    return "central differences" if name in ("jacobian", "vjp_directional", "jvp_directional") else ""
+
+
+def _worst(m: Measurement, record: InputRecord | None, replay: str) -> Worst:
+    call_failure = m.what in CALL_FAILURE_KINDS
+    return Worst(
+        what=m.what,
+        expected=None if call_failure else m.expected,
+        got=None if call_failure else m.got,
+        abs_error=None if call_failure else abs(m.got - m.expected),
+        rel_error=None if call_failure else m.rel_error,
+        ulps=m.ulps,
+        tolerance=None if call_failure else m.tolerance,
+        ratio=m.ratio,
+        location=m.location,
+        input=record,
+        replay=replay,
+        scale=m.extra.get("scale"),
+    )
 
 
 def _check_result(
+    spec: Spec,
     name: str,
     m: Measurement,
     ex: Example | None,
     agg: _Aggregate | None,
     replay: str,
-    record: InputRecord | None = None,
 ) -> CheckResult:
     worst = None
     if m.status != "skip":
-        worst = Worst(
-            what=m.what,
-            expected=m.expected,
-            got=m.got,
-            abs_error=abs(m.got - m.expected) if m.what not in ("", None) else m.abs_error,
-            rel_error=m.rel_error,
-            ulps=m.ulps,
-            tolerance=m.tolerance,
-            ratio=m.ratio,
-            location=m.location,
-            input=record if record is not None else (_record(ex) if ex is not None else None),
-            replay=replay,
-        )
+        worst = _worst(m, _record(spec, ex) if ex is not None else None, replay)
+    heatmap = None if m.heatmap is None else Heatmap.from_measurement(m.heatmap)
+    curve = None if m.step_curve is None else StepCurve.from_measurement(m.step_curve)
+    oracle = "" if m.status == "skip" else _oracle(name, m)
+    status = "skip" if m.status == "skip" else "fail" if m.failed else "pass"
     if agg is None:
         hist = [0] * (len(HIST_EDGES) - 1)
         if m.status != "skip":
             hist[_bin(m.ratio)] += 1
         return CheckResult(
             check=name,
-            status=m.status,
+            status=status,
             message=m.message,
             examples=0 if m.status == "skip" else 1,
             comparisons=m.comparisons,
+            unresolved=int(m.extra.get("unresolved", 0)),
+            rounding_limited=int(m.extra.get("rounding_limited", 0)),
             max_abs_error=m.abs_error,
             max_rel_error=m.rel_error,
             max_ulps=m.ulps,
             error_ratio=m.ratio,
-            ratio_hist=tuple(hist),
+            ratio_hist=RatioHist.of_counts(hist),
             worst=worst,
-            heatmap=m.heatmap,
-            step_curve=m.step_curve,
+            heatmap=heatmap,
+            step_curve=curve,
+            oracle=oracle,
         )
     mx = agg.maxima.get(name, [m.abs_error, m.rel_error])
     return CheckResult(
         check=name,
-        status=m.status,
+        status=status,
         message=m.message,
         examples=agg.ran[name],
         comparisons=agg.comparisons[name],
+        unresolved=agg.unresolved[name],
+        rounding_limited=agg.rounding_limited[name],
         max_abs_error=mx[0],
         max_rel_error=mx[1],
         max_ulps=agg.ulps.get(name),
         error_ratio=m.ratio,
-        ratio_hist=tuple(agg.hist.get(name, [0] * (len(HIST_EDGES) - 1))),
+        ratio_hist=RatioHist.of_counts(agg.hist.get(name, [0] * (len(HIST_EDGES) - 1))),
         worst=worst,
-        heatmap=m.heatmap,
-        step_curve=m.step_curve,
+        heatmap=heatmap,
+        step_curve=curve,
+        oracle=oracle,
     )
+
+
+def _run_result(
+    spec: Spec,
+    dtype: str,
+    checks: Sequence[CheckResult],
+    dtype_findings: dict[str, str],
+    inputs: dict[str, dict[str, Any]],
+    **kw: Any,
+) -> RunResult:
+    """The run: each call failure grouped into one finding with the checks it prevented, a
+    result dtype that breaks the contract as one finding, and one verdict per input."""
+    findings, grouped = findings_from_checks(checks)
+    dtype_notes = tuple(
+        Finding(kind="dtype", message=_dtype_message(msg, grouped), checks=())
+        for _, msg in sorted(dtype_findings.items())
+    )
+    return RunResult(
+        spec=spec.name,
+        dtype=dtype,
+        checks=tuple(grouped),
+        findings=dtype_notes + tuple(findings),
+        inputs=spec.inputs,
+        constants=spec.constants,
+        verdicts=input_verdicts(spec, inputs),
+        **kw,
+    )
+
+
+def _dtype_message(msg: str, checks: Sequence[CheckResult]) -> str:
+    """"vjp returns float64 for float32 input; values correct" (or wrong by how much)."""
+    failed = [c for c in checks if c.failed and c.finding is None]
+    if not failed:
+        return f"{msg}; values correct"
+    worst = max(failed, key=lambda c: c.error_ratio or 0.0)
+    err = worst.worst.abs_error if worst.worst is not None else None
+    return f"{msg}; values wrong by {fmt_figure(err)} ({worst.check})"
 
 
 def verify_at(
@@ -445,31 +521,22 @@ def verify_at(
     )
     elapsed = time.perf_counter() - t0
     ex = Example(arrays=X, family="given", layout=layout, probe_seed=probe_seed)
-    record = _record(ex)
-    checks = tuple(_check_result(m.check, m, ex, None, "", record) for m in ms)
+    checks = tuple(_check_result(spec, m.check, m, ex, None, "") for m in ms)
     acc: dict[str, dict[str, Any]] = {}
     for m in ms:
         merge_inputs(acc, m)
-    return RunResult(
-        spec=spec.name,
-        dtype=X[spec.diff_positions[0]].dtype.name,
-        findings=_findings(findings),
-        verdicts=input_verdicts(spec, acc),
-        checks=checks,
+    return _run_result(
+        spec,
+        X[spec.diff_positions[0]].dtype.name,
+        checks,
+        findings,
+        acc,
         examples=1,
         seed=probe_seed,
         elapsed_s=elapsed,
         evaluations=counts.as_dict(),
         families={"given": 1},
         strict=strict,
-    )
-
-
-def _findings(found: dict[str, str]) -> tuple[dict[str, Any], ...]:
-    """Call-level findings (results in another dtype than the contract's), one per function."""
-    return tuple(
-        {"kind": "dtype", "message": msg, "checks": (), "function": fn}
-        for fn, msg in sorted(found.items())
     )
 
 
@@ -617,16 +684,16 @@ def verify(
         replay = commands.replay_command(
             spec, dt.name, name, results_path=results_path, strict=strict
         )
-        cr = _check_result(name, m, ex, agg, replay)
+        cr = _check_result(spec, name, m, ex, agg, replay)
         if cr.status == "fail" and note:
-            cr = CheckResult(**{**cr.__dict__, "message": cr.message + note})
+            cr = replace(cr, message=cr.message + note)
         results.append(cr)
-    return RunResult(
-        spec=spec.name,
-        dtype=dt.name,
-        findings=_findings(run_findings),
-        verdicts=input_verdicts(spec, agg.inputs),
-        checks=tuple(results),
+    return _run_result(
+        spec,
+        dt.name,
+        results,
+        run_findings,
+        agg.inputs,
         examples=agg.examples,
         seed=seed,
         elapsed_s=elapsed,

@@ -32,7 +32,7 @@ def test_correct_spec_exits_0_and_writes_both_report_files(tmp_path):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "PASSED: 1 passed, 0 failed" in proc.stdout
     doc = json.loads((tmp_path / "out" / "results.json").read_text())
-    assert doc["passed"] is True and doc["schema_version"] == 1
+    assert doc["passed"] is True and doc["schema_version"] == 2
     assert (tmp_path / "out" / "index.html").is_file()
 
 

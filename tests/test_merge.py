@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -106,3 +107,42 @@ def test_overlapping_shards_are_refused(tmp_path: Path, shards: dict[str, Path])
     assert proc.returncode == 2
     assert "overlap" in proc.stderr
     assert not (tmp_path / "merged" / "results.json").exists()
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (
+            lambda d: d["specs"][0]["runs"][0]["checks"][2].pop("status"),
+            "specs[0].runs[0].checks[2].status: missing",
+        ),
+        (
+            lambda d: d["specs"][0]["runs"][0]["checks"][0].update(error_ratio="inf"),
+            "specs[0].runs[0].checks[0].error_ratio: expected a number or null",
+        ),
+        (lambda d: d["specs"][0].update(runs={}), "specs[0].runs: expected a list"),
+        (lambda d: d.update(schema_version=7), "schema_version: unsupported version 7"),
+    ],
+)
+def test_malformed_results_exit_2_naming_the_field(
+    tmp_path: Path, shards: dict[str, Path], edit: Any, message: str
+) -> None:
+    doc = json.loads(shards["whole"].read_text(encoding="utf-8"))
+    edit(doc)
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(doc), encoding="utf-8")
+    proc = _cli(
+        tmp_path, "merge", "report", "--merge", str(bad), "--report-dir", str(tmp_path / "out")
+    )
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert f"harness: error: {bad}: {message}" in proc.stderr, proc.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_not_json_exits_2(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json", encoding="utf-8")
+    proc = _cli(tmp_path, "merge", "report", "--merge", str(bad))
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "Cannot read results file" in proc.stderr

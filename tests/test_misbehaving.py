@@ -426,12 +426,12 @@ def _run_cli(case: Case, tmp_path: Path, *extra: str) -> dict[str, Any]:
     for part in case.message:
         assert part in entry["message"], f"{part!r} not in {entry['message']!r}"
     # The verdict came from an input the report records, so it can be replayed.
-    assert entry["worst"]["input"]["shape"]
+    assert entry["worst"]["input"]["arrays"][0]["shape"]
     return entry
 
 
 def _called_with(entry: dict[str, Any]) -> str:
-    shape = tuple(entry["worst"]["input"]["shape"])
+    shape = tuple(entry["worst"]["input"]["arrays"][0]["shape"])
     return f"(called with Z: {shape} float64"
 
 
@@ -574,7 +574,7 @@ def test_nonfinite_output_for_finite_input_fails(case: Case, tmp_path: Path) -> 
     assert run[case.check].worst.what == "nonfinite"
     entry = _run_cli(case, tmp_path)
     # The recorded input is finite, and holds the entry that went non-finite.
-    values = np.array(entry["worst"]["input"]["values"], dtype=np.float64)
+    values = np.array(entry["worst"]["input"]["arrays"][0]["values"], dtype=np.float64)
     assert np.isfinite(values).all()
     idx = tuple(int(i) for i in re.findall(r"at \[(\d+), (\d+)\]", entry["message"])[0])
     assert abs(values[idx]) > 30

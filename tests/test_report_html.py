@@ -1,13 +1,14 @@
-"""Tests of the HTML report: content, escaping, determinism, gold summary, atomic writes.
+"""Tests of the HTML report: content, escaping, determinism, gold files, atomic writes.
 
-Regenerate ``tests/gold/summary_table.html`` after an intended change with
-``HARNESS_UPDATE_GOLD=1 pytest tests/test_report_html.py``.
+The gold files are written by the writer: ``.venv/bin/python tests/gold/make_gold.py``
+regenerates both after an intended change, and a test here fails while they differ.
 """
 
 from __future__ import annotations
 
 import copy
 import html
+import importlib.util
 import json
 import math
 import os
@@ -25,13 +26,16 @@ from harness.report import atomic, plots
 from harness.report import html as report_html
 from harness.report.atomic import atomic_write_many, atomic_write_text
 from harness.report.html import render_pages, spec_page_name, write_html
-from harness.report.model import ReportModel, decode_float
+from harness.report.model import ReportModel
+from harness.results import ResultsFormatError
 
 GOLD = Path(__file__).resolve().parent / "gold"
 SMALL_RESULTS = GOLD / "small_results.json"
 SUMMARY_GOLD = GOLD / "summary_table.html"
 BAD_SPEC = "softmax <script>alert(1)</script> /rows"
+DENSE = "dense-layer"
 SUMMARY_RE = re.compile(r'<table class="summary">.*?</table>', re.DOTALL)
+NON_FINITE_TEXT = re.compile(r">\s*[-+]?(inf|nan|infinity)\s*<", re.IGNORECASE)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -43,17 +47,18 @@ def load_small() -> dict[str, Any]:
 
 
 class _TableRows(HTMLParser):
-    """Collect ``(tr class, [cell texts])`` of the first ``<table class="summary">`` body."""
+    """Collect ``(tr class, [cell texts])`` of the first ``<table class="...">`` body."""
 
-    def __init__(self) -> None:
+    def __init__(self, table_class: str = "summary") -> None:
         super().__init__(convert_charrefs=True)
+        self.table_class = table_class
         self.rows: list[tuple[str, list[str]]] = []
         self._in_table = self._in_body = self._done = False
         self._cell: list[str] | None = None
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         a = dict(attrs)
-        if tag == "table" and a.get("class") == "summary" and not self._done:
+        if tag == "table" and a.get("class") == self.table_class and not self._done:
             self._in_table = True
         elif self._in_table and tag == "tbody":
             self._in_body = True
@@ -75,10 +80,19 @@ class _TableRows(HTMLParser):
             self._cell.append(data)
 
 
-def summary_rows(page: str) -> list[tuple[str, list[str]]]:
-    parser = _TableRows()
+def summary_rows(page: str, table_class: str = "summary") -> list[tuple[str, list[str]]]:
+    parser = _TableRows(table_class)
     parser.feed(page)
     return parser.rows
+
+
+def make_gold() -> Any:
+    """The gold writer, tests/gold/make_gold.py, as a module."""
+    spec = importlib.util.spec_from_file_location("make_gold", GOLD / "make_gold.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def read_all(out_dir: Path) -> dict[str, bytes]:
@@ -108,54 +122,112 @@ def pages(report: Path) -> dict[str, str]:
 def test_files_written(report: Path) -> None:
     names = sorted(p.name for p in report.iterdir())
     assert names == sorted(
-        ["index.html", "failures.html", spec_page_name("sigmoid"), spec_page_name(BAD_SPEC)]
+        [
+            "index.html",
+            "failures.html",
+            spec_page_name("sigmoid"),
+            spec_page_name(BAD_SPEC),
+            spec_page_name(DENSE),
+        ]
     )
+
+
+def _rank(cells: list[str]) -> int:
+    if cells[3] == "FAIL":
+        return 0
+    if cells[3].startswith("FAIL"):
+        return 1  # not run: a call failure stopped it
+    return ["unresolved", "pass", "skip"].index(cells[3]) + 2
 
 
 def test_failure_listed_first(pages: dict[str, str]) -> None:
     rows = summary_rows(pages["index.html"])
-    assert len(rows) == 16
+    assert len(rows) == 36
     first_class, first = rows[0]
     assert first_class == "fail"
     assert first[0] == BAD_SPEC
     assert first[1:4] == ["jacobian", "float64", "FAIL"]
-    statuses = [cells[3] for _, cells in rows]
-    assert statuses == sorted(statuses, key=["FAIL", "pass", "skip"].index)
+    ranks = [_rank(cells) for _, cells in rows]
+    assert ranks == sorted(ranks)
+    # Derivative failures before the checks a call failure prevented.
+    assert [cells[1] for _, cells in rows[:2]] == ["jacobian", "vjp_directional"]
+    assert {cells[0] for _, cells in rows[2:5]} == {DENSE}
 
     def ratio(text: str) -> float:
-        return -math.inf if text == "—" else float(text)
+        return -math.inf if text == "n/a" else float(text)
 
-    for status in ("FAIL", "pass"):
-        ratios = [ratio(cells[4]) for _, cells in rows if cells[3] == status]
+    for rank in (0, 3):
+        ratios = [ratio(cells[4]) for _, cells in rows if _rank(cells) == rank]
         assert ratios == sorted(ratios, reverse=True)
+
+
+def test_matrix_of_specs_by_dtype_comes_first(pages: dict[str, str]) -> None:
+    index = pages["index.html"]
+    assert index.index('<table class="overview">') < index.index('<table class="summary">')
+    rows = summary_rows(index, "overview")
+    assert [cells[0] for _, cells in rows] == [BAD_SPEC, DENSE, "sigmoid"]
+    header = re.search(r'<table class="overview">\s*<thead>(.*?)</thead>', index, re.DOTALL)
+    assert header is not None
+    assert re.findall(r"<th>([^<]*)</th>", header.group(1)) == ["Spec", "float64", "float32"]
+    bad64, bad32 = rows[0][1][1], rows[0][1][2]
+    assert bad64.startswith("FAIL") and "error/tol 7.2e+07" in bad64
+    assert "2 failed checks" in bad64
+    assert "unresolved 1,200 of 2,960" in bad32 and bad32.startswith("pass")
+    dense64 = rows[1][1][1]
+    assert "error/tol n/a" in dense64 and "1 call failure" in dense64
+    sig32 = rows[2][1][2]
+    assert "unresolved 3 of 93,917" in sig32 and "rounding-limited 12" in sig32
 
 
 def test_failures_are_impossible_to_miss(pages: dict[str, str]) -> None:
     index = pages["index.html"]
     banner = re.search(r'<div class="banner fail"[^>]*>(.*?)</div></div>', index, re.DOTALL)
     assert banner is not None
-    assert "2 failed checks" in " ".join(banner.group(1).split())
+    text = " ".join(banner.group(1).split())
+    assert "5 failed checks, 2 call failures" in text
     assert 'href="failures.html"' in banner.group(1)
-    # The banner comes before the table.
-    assert index.index('class="banner fail"') < index.index('<table class="summary">')
+    # The banner comes before the matrix and the table.
+    assert index.index('class="banner fail"') < index.index('<table class="overview">')
 
 
-def test_failures_page_lists_only_failures(pages: dict[str, str]) -> None:
-    rows = summary_rows(pages["failures.html"])
+def test_failures_page_groups_by_cause_derivatives_first(pages: dict[str, str]) -> None:
+    page = pages["failures.html"]
+    rows = summary_rows(page)
     assert [(cls, cells[1], cells[2]) for cls, cells in rows] == [
         ("fail", "jacobian", "float64"),
         ("fail", "vjp_directional", "float64"),
     ]
-    assert "<script" not in pages["failures.html"].lower()
+    assert page.index('id="derivative-failures"') < page.index('id="call-failures"')
+    causes = re.findall(r'<h3 id="cause-([a-z]+)">', page)
+    assert causes == ["dtype", "raised"]
+    tables = re.findall(r'<table class="findings">.*?</table>', page, re.DOTALL)
+    findings = [row for t in tables for row in summary_rows(t, "findings")]
+    assert len(findings) == 2  # one row per cause, not one per check it prevented
+    raised = next(cells for _, cells in findings if "ValueError" in cells[2])
+    assert raised[0] == DENSE and raised[1] == "float64"
+    assert raised[3] == "vjp_directional, jacobian, hygiene"
+    assert raised[4] == "`b` (input 2 of 3)"
+    assert page.count("operands could not be broadcast") == 1
+    dtype = next(cells for _, cells in findings if cells[1] == "float32")
+    assert dtype[2].endswith("(gradient for `W`); values correct")
+    assert "<script" not in page.lower()
 
 
 def test_summary_row_columns(pages: dict[str, str]) -> None:
     rows = dict(((c[0], c[1], c[2]), c) for _, c in summary_rows(pages["index.html"]))
     vjp = rows[(BAD_SPEC, "vjp_directional", "float64")]
-    assert vjp[4:9] == ["37.5", "7.50e-11", "1.88e-09", "3", "40"]
-    assert vjp[9] == "random 24 log-magnitude 16 saturation 0 kinks 0"
-    assert rows[(BAD_SPEC, "jacobian", "float64")][7] == "inf"  # decoded from "inf"
-    assert rows[("sigmoid", "adjoint", "float64")][3:8] == ["skip", "—", "—", "—", "—"]
+    assert vjp[4:11] == ["37.5", "7.50e-11", "1.87e-09", "3", "0", "0", "40"]
+    assert vjp[11] == "random 24 log-magnitude 16 saturation 0 kinks 0"
+    assert rows[("sigmoid", "jacobian", "float32")][8:10] == ["3", "12"]
+    assert rows[("sigmoid", "adjoint", "float64")][3:8] == ["skip", "n/a", "n/a", "n/a", "n/a"]
+    prevented = rows[(DENSE, "jacobian", "float64")]
+    assert prevented[3] == "FAIL not run: raised"
+    assert prevented[4:8] == ["n/a", "n/a", "n/a", "n/a"]
+
+
+def test_no_page_shows_inf_or_nan(pages: dict[str, str]) -> None:
+    for name, text in pages.items():
+        assert not NON_FINITE_TEXT.search(text), (name, NON_FINITE_TEXT.search(text))
 
 
 def test_spec_page_shows_counterexample(pages: dict[str, str]) -> None:
@@ -169,17 +241,33 @@ def test_spec_page_shows_counterexample(pages: dict[str, str]) -> None:
     assert repr(worst["expected"]) in page
     assert repr(worst["got"]) in page
     assert escape(vjp["message"]) in page
+    # The location names the input and the entry.
+    assert "at `Z` (input 1 of 1) entry [1, 2]" in page
     # Values of the 3 x 4 worst input, including -0.0 and a subnormal-range value.
     for cell in ("<td>-0</td>", "<td>1e-300</td>", '<td class="hl">-7.5</td>', "<td>0.125</td>"):
         assert cell in page
-    # The 10 x 12 input of the jacobian check is cut to 8 x 8.
-    assert "showing rows 0–7 and columns 0–7 of 10 × 12" in page
+    # The 10 x 12 input of the jacobian check is cut to 8 x 8 around the failing entry.
+    assert "showing rows 2–9 and columns 4–11 of 10 × 12" in page
+    assert '<td class="hl">1.625</td>' in page
+    assert "oracle: central differences (the forward does not take complex input)" in page
     assert "dZ = A * (dA - sum(A * dA, axis=0))" in page
     assert "(7)" in page
     # Figures: step curve + histogram for vjp, histogram + heatmap for jacobian (float64),
     # histogram for the worst check of the float32 run.
     assert page.count("<svg ") == 5
     assert "<?xml" not in page
+
+
+def test_spec_page_of_several_inputs_names_each(pages: dict[str, str]) -> None:
+    page = pages[spec_page_name(DENSE)]
+    for name, pos in (("W", 1), ("b", 2), ("A_prev", 3)):
+        assert f"input <b>{name}</b> (input {pos} of 3)" in page
+    assert "at `b` (input 2 of 3)" in page
+    # The cause once per run, with the checks it prevented; the dtype finding says the values
+    # were still checked.
+    assert page.count("operands could not be broadcast together") == 1
+    assert "Checks it prevented: vjp_directional, jacobian, hygiene" in page
+    assert "none (the values were still checked)" in page
 
 
 def test_markup_in_names_is_escaped(report: Path) -> None:
@@ -231,15 +319,18 @@ def test_render_twice_is_byte_identical(report: Path, tmp_path: Path) -> None:
     assert read_all(again) == read_all(report)
 
 
-def test_summary_table_matches_gold(pages: dict[str, str]) -> None:
+def test_gold_files_are_what_the_writer_writes(pages: dict[str, str]) -> None:
+    gold = make_gold()
+    doc = gold.build()
+    assert doc.dumps() == SMALL_RESULTS.read_text(encoding="utf-8"), (
+        "tests/gold/small_results.json is stale: run tests/gold/make_gold.py"
+    )
     match = SUMMARY_RE.search(pages["index.html"])
     assert match is not None
     table = match.group(0) + "\n"
-    if os.environ.get("HARNESS_UPDATE_GOLD") == "1":
-        SUMMARY_GOLD.write_text(table, encoding="utf-8", newline="\n")
-    assert SUMMARY_GOLD.exists(), "run with HARNESS_UPDATE_GOLD=1 to create the gold file"
+    assert table == gold.summary_table(doc)
     assert table == SUMMARY_GOLD.read_text(encoding="utf-8"), (
-        "summary table changed; if intended, regenerate with HARNESS_UPDATE_GOLD=1"
+        "summary table changed; if intended, run tests/gold/make_gold.py"
     )
 
 
@@ -313,7 +404,7 @@ def test_stale_spec_pages_are_removed(tmp_path: Path) -> None:
 
 
 def test_atomic_write_text(tmp_path: Path) -> None:
-    target = tmp_path / "sub" / "results.json"
+    target = tmp_path / "sub" / "report.txt"
     atomic_write_text(target, "one\n")
     assert target.read_text(encoding="utf-8") == "one\n"
     assert stat.S_IMODE(target.stat().st_mode) == 0o644
@@ -321,7 +412,7 @@ def test_atomic_write_text(tmp_path: Path) -> None:
     atomic_write_text(target, "two\r\n")  # written as is, no newline translation
     assert target.read_bytes() == b"two\r\n"
     assert stat.S_IMODE(target.stat().st_mode) == 0o640
-    assert sorted(p.name for p in target.parent.iterdir()) == ["results.json"]
+    assert sorted(p.name for p in target.parent.iterdir()) == ["report.txt"]
 
 
 def test_atomic_write_many_all_or_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -357,59 +448,36 @@ def test_atomic_write_many_rejects_duplicates(tmp_path: Path) -> None:
 
 def test_model_rejects_wrong_schema() -> None:
     doc = load_small()
-    with pytest.raises(ValueError, match="not a harness results document"):
+    with pytest.raises(ResultsFormatError, match="not a harness results document"):
         ReportModel.from_dict({**doc, "schema": "something-else"})
-    with pytest.raises(ValueError, match="unsupported results schema_version 2"):
-        ReportModel.from_dict({**doc, "schema_version": 2})
-    with pytest.raises(ValueError, match="schema_version True"):
+    with pytest.raises(ResultsFormatError, match="unsupported version 3"):
+        ReportModel.from_dict({**doc, "schema_version": 3})
+    with pytest.raises(ResultsFormatError, match="unsupported version True"):
         ReportModel.from_dict({**doc, "schema_version": True})
-    with pytest.raises(ValueError, match="not a harness results document"):
-        write_html({"schema_version": 1}, Path("never-created"))
+    with pytest.raises(ResultsFormatError, match="not a harness results document"):
+        write_html({"schema_version": 2}, Path("never-created"))
     assert not Path("never-created").exists()
 
 
 def test_model_error_names_the_location() -> None:
     doc = copy.deepcopy(load_small())
     del doc["specs"][1]["runs"][0]["checks"][1]["status"]
-    with pytest.raises(ValueError, match=r"specs\[1\]\.runs\[0\]\.checks\[1\]: missing key"):
+    with pytest.raises(
+        ResultsFormatError, match=r"^specs\[1\]\.runs\[0\]\.checks\[1\]\.status: missing$"
+    ):
         ReportModel.from_dict(doc)
     doc = copy.deepcopy(load_small())
     doc["specs"][0]["runs"][0]["checks"][0]["max_abs_error"] = "lots"
-    with pytest.raises(ValueError, match=r"checks\[0\]\.max_abs_error: expected a number"):
+    with pytest.raises(ResultsFormatError, match=r"checks\[0\]\.max_abs_error: expected a number"):
         ReportModel.from_dict(doc)
-
-
-def test_decode_float() -> None:
-    assert math.isnan(decode_float("nan"))
-    assert decode_float("inf") == math.inf
-    assert decode_float("-inf") == -math.inf
-    assert math.copysign(1.0, decode_float(-0.0)) < 0
-    assert decode_float(3) == 3.0
-    for bad in ("NaN", "1.5", None, True, [1.0]):
-        with pytest.raises(ValueError):
-            decode_float(bad)
-
-
-def test_model_decodes_non_finite_and_orders_nan_as_worst() -> None:
-    doc = copy.deepcopy(load_small())
-    model = ReportModel.from_dict(doc)
-    bad_run = model.specs[1].runs[0]
-    assert bad_run.checks[1].max_ulps == math.inf
-    heat = bad_run.checks[1].heatmap
-    assert heat is not None and heat.log10_ratio[4][1] == math.inf
-    assert math.isnan(heat.log10_ratio[5][5])
-    # A NaN ratio outranks any finite ratio among checks of the same status.
-    doc["specs"][0]["runs"][0]["checks"][3]["error_ratio"] = "nan"
-    rows = ReportModel.from_dict(doc).summary_rows()
-    first_pass = next(r for r in rows if r.result.status == "pass")
-    assert (first_pass.spec.name, first_pass.result.check) == ("sigmoid", "structure")
-    assert [r.result.status for r in rows[:2]] == ["fail", "fail"]
 
 
 def test_plot_plan_prefers_failures_and_respects_cap() -> None:
     model = ReportModel.from_dict(load_small())
     plan = model.plot_plan()
-    assert len(plan) == 9  # 2 failures (2 + 2) + worst check of each of 4 runs (1 + 2 + 2)
+    # 2 derivative failures (2 + 2) + the worst check that ran in each run: sigmoid (2, 1),
+    # the softmax's float32 (1), the dense layer's float32 (1); its float64 run ran nothing.
+    assert len(plan) == 9
     assert {(p.spec_index, p.run_index) for p in plan[:4]} == {(1, 0)}
     capped = model.plot_plan(limit=3)
     assert capped == plan[:3]
@@ -432,7 +500,7 @@ def test_spec_page_names_are_safe_and_distinct() -> None:
 
 def test_plots_are_deterministic_and_inlinable() -> None:
     checks = ReportModel.from_dict(load_small()).specs[1].runs[0].checks
-    curve, hist, heat = checks[0].step_curve, checks[0].ratio_hist, checks[1].heatmap
+    curve, hist, heat = checks[0].step_curve, checks[0].ratio_hist, checks[3].heatmap
     assert curve is not None and hist is not None and heat is not None
     makers: list[Callable[[], str]] = [
         lambda: plots.step_curve_svg(curve, title="t", id_prefix="a"),

@@ -12,6 +12,7 @@ from numpy.typing import NDArray
 from harness.calls import Caller, CallFailure, fmt_index
 from harness.errormodel import ErrorModel, eps_of
 from harness.oracle import Evaluator, Probe
+from harness.results import Location
 from harness.spec import Spec
 from harness.structure import Structure
 
@@ -20,20 +21,6 @@ __all__ = ["Context", "Location", "Measurement", "measure"]
 T = TypeVar("T")
 F64 = NDArray[np.float64]
 Array = NDArray[Any]
-
-
-@dataclass(frozen=True)
-class Location:
-    """Where a comparison is: which input (by name, position of how many) and which entries.
-
-    ``input`` None means a direction over all differentiable inputs jointly.
-    """
-
-    input: str | None
-    position: int | None
-    of: int
-    input_index: tuple[int, ...] | None = None
-    output_index: tuple[int, ...] | None = None
 
 
 @dataclass
@@ -195,7 +182,7 @@ class Measurement:
     status: str  # "pass" | "fail" | "skip"
     ratio: float = 0.0
     abs_error: float = 0.0
-    rel_error: float = 0.0
+    rel_error: float | None = 0.0
     ulps: float | None = None
     comparisons: int = 0
     message: str = ""
@@ -219,7 +206,7 @@ class Measurement:
             status="fail",
             ratio=float("inf"),
             abs_error=float("inf"),
-            rel_error=float("inf"),
+            rel_error=None,
             message=exc.message,
             what=exc.kind,
             expected=float("nan"),
@@ -299,10 +286,13 @@ def measure(
             ratio[over & (err > 0)] = np.inf
         flat = int(np.argmax(ratio))
         idx = tuple(int(i) for i in np.unravel_index(flat, got.shape))
-        mag = np.abs(expected)
-        rel = err / mag
-        spacing = np.spacing(mag.astype(dtype)).astype(np.float64)
-        ulps = err / spacing
+        # Relative error and ulps against one stated scale, the largest |expected| of the
+        # compared block, so that an exact zero entry does not make them infinite.
+        mags = np.abs(expected[np.isfinite(expected)])
+        scale = float(np.max(mags)) if mags.size else 0.0
+        rel = err / scale if scale > 0 else np.full(err.shape, np.nan)
+        spacing = float(np.spacing(np.asarray(scale, dtype=dtype)))
+        ulps = err / spacing if scale > 0 else np.full(err.shape, np.nan)
     bad_got = not np.isfinite(got[idx]) and np.isfinite(expected[idx])
     finite_err = err[np.isfinite(err)]
     finite_rel = rel[np.isfinite(rel)]
@@ -323,7 +313,7 @@ def measure(
         status=status,
         ratio=worst_ratio,
         abs_error=float(np.max(finite_err)) if finite_err.size else float("inf"),
-        rel_error=float(np.max(finite_rel)) if finite_rel.size else float("inf"),
+        rel_error=float(np.max(finite_rel)) if finite_rel.size else None,
         ulps=float(np.max(ulps[np.isfinite(ulps)])) if np.isfinite(ulps).any() else None,
         comparisons=n,
         message=message,
@@ -332,6 +322,7 @@ def measure(
         got=float(got[idx]),
         tolerance=float(tol[idx]),
         location=location(idx) if location is not None else None,
+        extra={"scale": scale} if scale > 0 else {},
     )
 
 
@@ -349,7 +340,8 @@ def worst_of(check: str, parts: list[Measurement]) -> Measurement:
     merged.check = check
     merged.comparisons = sum(p.comparisons for p in live)
     merged.abs_error = max(p.abs_error for p in live)
-    merged.rel_error = max(p.rel_error for p in live)
+    rels = [p.rel_error for p in live if p.rel_error is not None]
+    merged.rel_error = max(rels) if rels else None
     ulps = [p.ulps for p in live if p.ulps is not None]
     merged.ulps = max(ulps) if ulps else None
     return merged

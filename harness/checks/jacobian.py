@@ -531,7 +531,9 @@ def check_jacobian(ctx: Context) -> Measurement:
         return Measurement.call_failure(name, exc)
     result = worst_of(name, parts)
     result.extra["by_input"] = {g.name: verdict_of(worst_of(name, ps)) for g, _, ps in detail}
-    result.extra["oracle"] = "; ".join(dict.fromkeys(notes))
+    result.extra["oracle"] = "; ".join(
+        dict.fromkeys(n.replace("oracle: ", "") for n in notes)
+    )
     if not result.message:
         result.message = result.extra["oracle"]
     if ctx.detail and detail:

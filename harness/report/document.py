@@ -7,20 +7,29 @@ import json
 import platform
 import shutil
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from harness.errors import ReportError
-from harness.results import SCHEMA, SCHEMA_VERSION, SpecReport
+from harness.results import (
+    ResultsDocument,
+    Settings,
+    SpecReport,
+    decode_document,
+    load_results,
+)
 from harness.spec import Spec
 
 __all__ = [
     "RESULTS_FILE",
+    "as_document",
     "build_document",
     "environment",
     "load_document",
+    "make_document",
     "merge_documents",
     "run_settings",
     "spec_report",
@@ -90,55 +99,48 @@ def run_settings(
 def build_document(
     specs: Sequence[SpecReport],
     *,
-    settings: dict[str, Any],
+    settings: Mapping[str, Any] | Settings,
     created: str | None = None,
 ) -> dict[str, Any]:
-    """The results document of ``docs/results-schema.md``."""
-    runs = [r for s in specs for r in s.runs]
-    checks = [c for r in runs for c in r.checks]
-    return {
-        "schema": SCHEMA,
-        "schema_version": SCHEMA_VERSION,
-        "created": created or _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat(),
-        "passed": all(s.passed for s in specs),
-        "environment": environment(),
-        "settings": settings,
-        "summary": {
-            "specs": len(specs),
-            "runs": len(runs),
-            "checks": len(checks),
-            "failed_checks": sum(1 for c in checks if not c.passed),
-            "failed_runs": sum(1 for r in runs if not r.passed),
-        },
-        "specs": [s.to_dict() for s in specs],
-    }
+    """The results document of ``docs/results-schema.md``, as a JSON-ready dict."""
+    return make_document(specs, settings=settings, created=created).to_dict()
 
 
-def dumps(doc: dict[str, Any]) -> str:
-    """The document as JSON text (strict JSON: NaN and inf were encoded as strings)."""
-    return json.dumps(doc, indent=1, allow_nan=False) + "\n"
+def make_document(
+    specs: Sequence[SpecReport],
+    *,
+    settings: Mapping[str, Any] | Settings,
+    created: str | None = None,
+    environment_: Mapping[str, str] | None = None,
+) -> ResultsDocument:
+    """The results document as the typed model."""
+    st = settings if isinstance(settings, Settings) else Settings.from_mapping(settings)
+    env = environment() if environment_ is None else environment_
+    return ResultsDocument(
+        created=created or _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat(),
+        environment=tuple((str(k), str(v)) for k, v in env.items()),
+        settings=st,
+        specs=tuple(specs),
+    )
 
 
-def load_document(path: Path | str) -> dict[str, Any]:
-    """Read and check a results document."""
-    p = Path(path)
-    try:
-        doc = json.loads(p.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ReportError(f"No results file at {p}; run `make verify` first.") from None
-    except (OSError, json.JSONDecodeError) as exc:
-        raise ReportError(f"Cannot read results file {p}: {exc}") from None
-    if not isinstance(doc, dict) or doc.get("schema") != SCHEMA:
-        raise ReportError(f"{p} is not a harness results document.")
-    if doc.get("schema_version") != SCHEMA_VERSION:
-        raise ReportError(
-            f"{p} has schema version {doc.get('schema_version')!r}; this harness reads "
-            f"version {SCHEMA_VERSION}."
-        )
-    return doc
+def dumps(doc: Mapping[str, Any] | ResultsDocument) -> str:
+    """The document as JSON text (strict JSON: no NaN or Infinity literals)."""
+    d = doc.to_dict() if isinstance(doc, ResultsDocument) else doc
+    return json.dumps(d, indent=1, allow_nan=False) + "\n"
 
 
-def merge_documents(docs: Sequence[dict[str, Any]]) -> dict[str, Any]:
+def load_document(path: Path | str) -> ResultsDocument:
+    """Read and strictly decode a results document (ReportError naming the field if not)."""
+    return load_results(path)
+
+
+def as_document(doc: Mapping[str, Any] | ResultsDocument) -> ResultsDocument:
+    """A decoded document: dicts go through the strict decoder."""
+    return doc if isinstance(doc, ResultsDocument) else decode_document(doc)
+
+
+def merge_documents(docs: Sequence[ResultsDocument]) -> ResultsDocument:
     """One document from several shards: runs of the same spec are combined.
 
     Raises
@@ -150,8 +152,7 @@ def merge_documents(docs: Sequence[dict[str, Any]]) -> dict[str, Any]:
         raise ReportError("Nothing to merge: give at least one results file.")
     specs: dict[str, SpecReport] = {}
     for doc in docs:
-        for sd in doc["specs"]:
-            sr = SpecReport.from_dict(sd)
+        for sr in doc.specs:
             old = specs.get(sr.name)
             if old is None:
                 specs[sr.name] = sr
@@ -162,17 +163,23 @@ def merge_documents(docs: Sequence[dict[str, Any]]) -> dict[str, Any]:
                 raise ReportError(
                     f"Shards overlap: spec {sr.name!r} in {', '.join(clash)} appears twice."
                 )
-            specs[sr.name] = SpecReport(**{**old.__dict__, "runs": old.runs + sr.runs})
+            specs[sr.name] = replace(old, runs=old.runs + sr.runs)
+    ordered = tuple(
+        replace(s, runs=tuple(sorted(s.runs, key=lambda r: r.dtype, reverse=True)))
+        for s in sorted(specs.values(), key=lambda s: s.name)
+    )
     first = docs[0]
-    ordered = sorted(specs.values(), key=lambda s: s.name)
-    for s in ordered:
-        object.__setattr__(s, "runs", tuple(sorted(s.runs, key=lambda r: r.dtype, reverse=True)))
-    settings = dict(first.get("settings", {}))
-    settings["merged_from"] = len(docs)
-    return build_document(ordered, settings=settings, created=first.get("created"))
+    return replace(
+        first,
+        specs=ordered,
+        settings=replace(first.settings, merged_from=len(docs)),
+        environment=first.environment,
+    )
 
 
-def write_report(doc: dict[str, Any], out_dir: Path | str, *, html: bool = True) -> list[Path]:
+def write_report(
+    doc: Mapping[str, Any] | ResultsDocument, out_dir: Path | str, *, html: bool = True
+) -> list[Path]:
     """Write ``results.json`` and the HTML pages into ``out_dir``, all or nothing.
 
     Every file is rendered first and written to temporary files next to its target; only
@@ -181,6 +188,7 @@ def write_report(doc: dict[str, Any], out_dir: Path | str, *, html: bool = True)
     """
     from harness.report.atomic import atomic_write_many
 
+    model = as_document(doc)
     out = Path(out_dir)
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -193,10 +201,10 @@ def write_report(doc: dict[str, Any], out_dir: Path | str, *, html: bool = True)
     if html:
         from harness.report.html import render_pages
 
-        pages = render_pages(doc)
+        pages = render_pages(model)
         files.update({out / name: text for name, text in pages.items()})
     # results.json last: a reader that sees the new JSON also sees the pages made from it.
-    files[out / RESULTS_FILE] = dumps(doc)
+    files[out / RESULTS_FILE] = model.dumps()
     staging = None
     try:
         staging = Path(tempfile.mkdtemp(prefix=".harness-", dir=out))

@@ -24,19 +24,30 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+import numpy as np
 from markupsafe import Markup
 
 from harness.report import plots
 from harness.report.atomic import atomic_write_many
 from harness.report.model import (
-    CheckResult,
-    InputSample,
     PlotKind,
     PlotRequest,
     ReportModel,
-    Run,
-    Spec,
-    Worst,
+    check_rank,
+    ordered_checks,
+    spec_failed_checks,
+    spec_worst_ratio,
+)
+from harness.report.text import finding_line
+from harness.results import (
+    ArrayRecord,
+    CheckResult,
+    Location,
+    ResultsDocument,
+    RunResult,
+    SpecReport,
+    finite_or_none,
+    fmt_count,
 )
 
 __all__ = [
@@ -90,7 +101,7 @@ def spec_page_name(name: str) -> str:
     return f"spec-{_slug(name) or 'spec'}-{digest}.html"
 
 
-def _check_anchor(run_index: int, run: Run, check_index: int, check: CheckResult) -> str:
+def _check_anchor(run_index: int, run: RunResult, check_index: int, check: CheckResult) -> str:
     return f"r{run_index}c{check_index}-{_slug(run.dtype, 16)}-{_slug(check.check, 24)}"
 
 
@@ -98,36 +109,29 @@ def _check_anchor(run_index: int, run: Run, check_index: int, check: CheckResult
 
 
 def _num(value: float | int | None, fmt: str = ".4g") -> str:
-    """Format a metric for a table cell; None (not meaningful) shows as an em dash."""
-    if value is None:
-        return "—"
-    x = float(value)
-    if math.isnan(x):
-        return "nan"
-    if math.isinf(x):
-        return "inf" if x > 0 else "-inf"
-    return format(value, fmt)
+    """Format a figure for a table cell: "n/a" when absent or not finite, never inf/nan."""
+    v = finite_or_none(value)
+    if v is None:
+        return "n/a"
+    return format(int(v) if fmt == "d" else v, fmt)
 
 
 def _exact(value: float | None) -> str:
     """Shortest text that reads back to the same float, so expected/got can be compared."""
-    if value is None:
-        return "—"
-    return repr(value)
+    v = finite_or_none(value)
+    return "n/a" if v is None else repr(v)
 
 
 def _cell(value: float) -> str:
-    if math.isnan(value):
-        return "nan"
-    if math.isinf(value):
-        return "inf" if value > 0 else "-inf"
+    if not math.isfinite(value):
+        return "n/a"
     if value == 0.0:
         return "-0" if math.copysign(1.0, value) < 0 else "0"
     return f"{value:.6g}"
 
 
 def _is_bad_ratio(value: float | None) -> bool:
-    return value is not None and not value <= 1.0  # NaN is bad
+    return value is not None and value > 1.0
 
 
 @dataclass(frozen=True)
@@ -166,26 +170,32 @@ def _window(n: int, focus: int | None) -> list[int | None]:
     return shown
 
 
-def _matrix_view(inp: InputSample, worst: Worst, check: CheckResult) -> MatrixView:
-    n_rows = len(inp.rows)
-    n_cols = max((len(r) for r in inp.rows), default=0)
+def _matrix_view(rec: ArrayRecord, location: Location | None) -> MatrixView:
+    """One array of a worst input, the located entry outlined and kept in view."""
+    a = rec.array
+    rows2 = a.reshape(1, -1) if a.ndim <= 1 else a.reshape(-1, a.shape[-1])
+    n_rows, n_cols = rows2.shape
     focus: tuple[int, int] | None = None
-    loc = worst.location
-    # For the jacobian check the location indexes J, not the input, so it is not shown.
-    if loc is not None and check.check != "jacobian":
-        if len(loc) == 2 and n_rows > 1:
-            focus = (loc[0], loc[1])
-        elif len(loc) == 1 and n_rows == 1:
-            focus = (0, loc[0])
+    idx = None
+    if (
+        location is not None
+        and location.input_index is not None
+        and location.input in (rec.name, None)
+    ):
+        idx = location.input_index
+    if idx is not None and len(idx) == a.ndim and a.ndim >= 1:
+        if a.ndim == 1:
+            focus = (0, idx[0])
+        else:
+            lead = idx[:-1]
+            if all(0 <= i < n for i, n in zip(lead, a.shape[:-1], strict=True)):
+                focus = (int(np.ravel_multi_index(lead, a.shape[:-1])), idx[-1])
     if focus is not None and not (0 <= focus[0] < n_rows and 0 <= focus[1] < n_cols):
         focus = None
     rows = _window(n_rows, None if focus is None else focus[0])
     cols = _window(n_cols, None if focus is None else focus[1])
     cells = tuple(
-        tuple(
-            None if r is None or c is None or c >= len(inp.rows[r]) else _cell(inp.rows[r][c])
-            for c in cols
-        )
+        tuple(None if r is None or c is None else _cell(float(rows2[r, c])) for c in cols)
         for r in rows
     )
     highlight = None
@@ -200,6 +210,10 @@ def _matrix_view(inp: InputSample, worst: Worst, check: CheckResult) -> MatrixVi
             f" of {n_rows} × {n_cols}"
         )
     return MatrixView(tuple(rows), tuple(cols), cells, highlight, note)
+
+
+def _location_text(location: Location | None) -> str:
+    return "" if location is None else location.describe()
 
 
 # --------------------------------------------------------------------------- rendering
@@ -217,10 +231,17 @@ def _environment() -> jinja2.Environment:
     )
     env.filters["num"] = _num
     env.filters["exact"] = _exact
+    env.filters["count"] = fmt_count
     env.globals.update(
         spec_page=spec_page_name,
         check_anchor=_check_anchor,
         matrix_view=_matrix_view,
+        location_text=_location_text,
+        finding_line=finding_line,
+        ordered_checks=ordered_checks,
+        check_rank=check_rank,
+        failed_checks=spec_failed_checks,
+        worst_ratio=spec_worst_ratio,
         is_bad_ratio=_is_bad_ratio,
         INDEX_PAGE=INDEX_PAGE,
         FAILURES_PAGE=FAILURES_PAGE,
@@ -269,12 +290,14 @@ def _common_context(model: ReportModel) -> dict[str, Any]:
         "environment": ordered,
         "n_failed": model.n_failed_checks,
         "n_failed_runs": model.n_failed_runs,
+        "n_findings": model.n_findings,
+        "coverage": model.coverage(),
     }
 
 
 def _render_summary_page(model: ReportModel, *, only_failures: bool) -> str:
     template = _environment().get_template("index.html.j2")
-    rows = model.failed_rows() if only_failures else model.summary_rows()
+    rows = model.derivative_failures() if only_failures else model.summary_rows()
     return template.render(
         **_common_context(model),
         rows=rows,
@@ -287,7 +310,7 @@ def _render_summary_page(model: ReportModel, *, only_failures: bool) -> str:
 def _render_spec_page(
     model: ReportModel,
     spec_index: int,
-    spec: Spec,
+    spec: SpecReport,
     figures: Mapping[tuple[int, int, int], list[tuple[str, Markup]]],
 ) -> str:
     template = _environment().get_template("spec.html.j2")
@@ -302,14 +325,16 @@ def _render_spec_page(
 
 
 def render_pages(
-    doc: Mapping[str, Any] | ReportModel, *, max_plots: int = DEFAULT_MAX_PLOTS
+    doc: Mapping[str, Any] | ResultsDocument | ReportModel,
+    *,
+    max_plots: int = DEFAULT_MAX_PLOTS,
 ) -> dict[str, str]:
     """Render every page of the report in memory.
 
     Parameters
     ----------
-    doc : Mapping or ReportModel
-        The results document (as loaded from JSON) or its decoded model.
+    doc : Mapping, ResultsDocument or ReportModel
+        The results document (as loaded from JSON, decoded strictly) or its model.
     max_plots : int, optional
         Cap on the number of figures in the whole report (each takes ~0.3 s to draw).
 
@@ -321,8 +346,8 @@ def render_pages(
 
     Raises
     ------
-    ValueError
-        If the document is not a supported results document.
+    ResultsFormatError
+        If the document is not a valid results document (the message names the field).
     """
     model = doc if isinstance(doc, ReportModel) else ReportModel.from_dict(doc)
     figures = _render_plots(model, max_plots)
@@ -339,7 +364,7 @@ def render_pages(
 
 
 def write_html(
-    doc: Mapping[str, Any], out_dir: Path, *, max_plots: int = DEFAULT_MAX_PLOTS
+    doc: Mapping[str, Any] | ResultsDocument, out_dir: Path, *, max_plots: int = DEFAULT_MAX_PLOTS
 ) -> list[Path]:
     """Render the HTML report of a results document into ``out_dir``.
 

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from matplotlib.colors import Colormap, Normalize
     from matplotlib.figure import Figure
 
-    from harness.report.model import Heatmap, RatioHist, StepCurve
+    from harness.results import Heatmap, RatioHist, StepCurve
 
 __all__ = ["heatmap_svg", "ratio_hist_svg", "step_curve_svg"]
 
@@ -151,6 +151,7 @@ def step_curve_svg(curve: StepCurve, *, title: str = "", id_prefix: str = "step"
         pts = [
             (h, e)
             for h, e in zip(curve.steps, curve.errors, strict=True)
+            if e is not None
             if h > 0 and math.isfinite(h) and e > 0 and math.isfinite(e)
         ]
         ax.set_xscale("log")
@@ -274,7 +275,10 @@ def heatmap_svg(heatmap: Heatmap, *, title: str = "", id_prefix: str = "heat") -
         from matplotlib.patches import Rectangle
         from matplotlib.ticker import MaxNLocator
 
-        data = np.array(heatmap.log10_ratio, dtype=np.float64).reshape(heatmap.rows, heatmap.cols)
+        data = np.array(
+            [[np.nan if v is None else v for v in row] for row in heatmap.log10_ratio],
+            dtype=np.float64,
+        ).reshape(heatmap.rows, heatmap.cols)
         finite = data[np.isfinite(data)]
         lo = min(float(finite.min()) if finite.size else -1.0, -1.0)
         hi = max(float(finite.max()) if finite.size else 1.0, 1.0)
