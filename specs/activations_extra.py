@@ -670,9 +670,13 @@ def _colsum(X: Array) -> Array:
 def log_softmax_forward(Z: Array) -> Array:
     """Log-softmax over axis 0: ``A = Z - broadcast(log sum_axis0 exp(Z))``, the log of (7).
 
-    Evaluated as ``Y - log(sum_axis0 exp(Y))`` with ``Y = Z - max_axis0 Z``: no exponent
-    overflows and the sum is at least 1. A column whose logits span more than the dtype's
-    largest value has a true log-softmax beyond it; that entry is ``-inf``.
+    With ``Y = Z - max_axis0 Z``, the sum of ``exp(Y)`` is ``1 + r``, where ``r`` sums the
+    column's other entries (the first maximum left out), and ``A = Y - log1p(r)``. No
+    exponent overflows, and every entry keeps its relative accuracy: the textbook
+    ``Y - log(sum exp(Y))`` rounds ``1 + r`` first, so the largest entry (``-log1p(r)``,
+    ``-3.7e-44`` for logits (100, 0)) is off by up to ``eps`` absolutely, comes out as 0, and
+    depends on the summation order. A column whose logits span more than the dtype's largest
+    value has a true log-softmax beyond it; that entry is ``-inf``.
 
     Parameters
     ----------
@@ -686,26 +690,65 @@ def log_softmax_forward(Z: Array) -> Array:
     """
     with np.errstate(over="ignore"):
         Y = Z - np.max(Z, axis=0, keepdims=True)
-    return Y - np.log(_colsum(np.exp(Y)))
+    E = np.exp(Y)
+    np.put_along_axis(E, np.argmax(Z, axis=0)[None, :], 0, axis=0)
+    return Y - np.log1p(_colsum(E))
 
 
 def log_softmax_backward(Z: Array, A: Array, dA: Array) -> Array:
-    """VJP: ``dZ = dA - exp(A) * broadcast(sum_axis0 dA)``.
+    """VJP: ``dZ = dA - s * broadcast(sum_axis0 dA)``, ``s = softmax(Z) = exp(A)``.
 
-    From ``d A_p / d Z_j = delta_pj - s_j`` with ``s = softmax(Z) = exp(A)``, (7) and the
-    partial derivatives before (8).
+    From ``d A_p / d Z_j = delta_pj - s_j``, by (7) and the partial derivatives before (8).
+    Evaluated as ``(1 - s) dA - s (sum_axis0 dA - dA)`` with ``1 - s = -expm1(A)``, the same
+    expression rearranged: where a column is dominated by one logit (``s ~ 1``, ``A ~ 0``)
+    the textbook form subtracts two numbers near ``dA`` and keeps only ``eps / (1 - s)`` of
+    relative accuracy (see :func:`log_softmax_backward_textbook`).
     """
-    return dA - np.exp(A) * _colsum(dA)
+    s = np.exp(A)
+    return -np.expm1(A) * dA - s * (_colsum(dA) - dA)
 
 
 def log_softmax_jvp(Z: Array, A: Array, dZ: Array) -> Array:
-    """JVP: ``dA = dZ - broadcast(sum_axis0 exp(A) * dZ)`` (the Jacobian is not symmetric)."""
-    return dZ - _colsum(np.exp(A) * dZ)
+    """JVP: ``dA = dZ - broadcast(sum_axis0 s * dZ)``, ``s = exp(A)`` (the Jacobian is not
+    symmetric).
+
+    Evaluated without subtracting two numbers near ``s_j dZ_j`` for the column's largest
+    entry ``j`` (where ``s_j ~ 1``): with ``T = sum_{k != j} s_k dZ_k``,
+    ``dA_p = dZ_p - s_j dZ_j - T`` for ``p != j`` and ``dA_j = (1 - s_j) dZ_j - T``,
+    ``1 - s_j = -expm1(A_j)``.
+    """
+    top = np.argmax(Z, axis=0)[None, :]
+    sdZ = np.exp(A) * dZ
+    sdZ_top = np.take_along_axis(sdZ, top, axis=0)
+    np.put_along_axis(sdZ, top, 0, axis=0)
+    T = _colsum(sdZ)
+    dA = dZ - sdZ_top - T
+    dZ_top = np.take_along_axis(dZ, top, axis=0)
+    A_top = np.take_along_axis(A, top, axis=0)
+    np.put_along_axis(dA, top, -np.expm1(A_top) * dZ_top - T, axis=0)
+    return dA
 
 
 def log_softmax_jacobian(z: Array, a: Array) -> Array:
-    """Jacobian of one column: ``I - 1 s^T``, ``s = exp(a)``: ``J[p, j] = delta_pj - s_j``."""
-    return np.eye(z.size, dtype=z.dtype) - np.exp(a)[None, :]
+    """Jacobian of one column: ``I - 1 s^T``, ``s = exp(a)``: ``J[p, j] = delta_pj - s_j``,
+    with the diagonal ``1 - s_j`` evaluated as ``-expm1(a_j)``."""
+    J = np.broadcast_to(-np.exp(a)[None, :], (z.size, z.size)).copy()
+    np.fill_diagonal(J, -np.expm1(a))
+    return J
+
+
+def log_softmax_forward_textbook(Z: Array) -> Array:
+    """The textbook log-softmax, ``Y - log(sum_axis0 exp(Y))``, ``Y = Z - max_axis0 Z``
+    (torch's): correct, but its largest entries are accurate only to ``eps`` absolutely."""
+    with np.errstate(over="ignore"):
+        Y = Z - np.max(Z, axis=0, keepdims=True)
+    return Y - np.log(_colsum(np.exp(Y)))
+
+
+def log_softmax_backward_textbook(Z: Array, A: Array, dA: Array) -> Array:
+    """The textbook VJP, ``dA - exp(A) * broadcast(sum_axis0 dA)`` (torch's): correct, with
+    an error of ``eps |dA|`` where ``exp(A) ~ 1``, large relative to ``1 - exp(A)``."""
+    return dA - np.exp(A) * _colsum(dA)
 
 
 def log_softmax_second_vjp(Z: Array, A: Array, dA: Array, g: Array) -> Array:
