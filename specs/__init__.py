@@ -1,10 +1,14 @@
 """The registered functions: what ``make verify`` verifies.
 
-Importing this package registers the seed's four activations (ReLU, sigmoid, tanh, softmax),
-the dense layer and the costs of the seed series (several inputs), and two whole networks
-checked from their parameter dictionaries, with :data:`harness.REGISTRY`.
+Importing this package registers with :data:`harness.REGISTRY` the seed's four activations
+(ReLU, sigmoid, tanh, softmax: :mod:`specs.activations`), the other activations in common use
+(:mod:`specs.activations_extra`) and PReLU with its slope as an input
+(:mod:`specs.parametric`), the second-order specs of the smooth ones
+(:mod:`specs.second_order`), the dense layer and the costs of the seed series
+(:mod:`specs.layers`), and two whole networks checked from their parameter dictionaries
+(:mod:`specs.networks`).
 """
 
-from specs import activations, layers, networks
+from specs import activations, activations_extra, layers, networks, parametric
 
-__all__ = ["activations", "layers", "networks"]
+__all__ = ["activations", "activations_extra", "layers", "networks", "parametric"]

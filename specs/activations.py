@@ -163,3 +163,49 @@ softmax = register(
         dtypes=("float64", "float32", "float16"),
     )
 )
+
+
+# -- second order -------------------------------------------------------------------------------
+# second_vjp(Z, A, dA, g): the gradient wrt Z of <g, vjp(Z, forward(Z), dA)>, the forward of
+# Z included. For an elementwise g it is ``g * dA * g''(Z)``.
+def relu_second_vjp(Z: Array, A: Array, dA: Array, g: Array) -> Array:
+    """Second-order VJP of (2): ``dA * I(Z > 0)`` is piecewise constant in ``Z``, so 0.
+
+    (At 0 itself the VJP jumps; a second-order check must keep its stencils off 0.)
+    """
+    return np.zeros_like(Z)
+
+
+def sigmoid_second_vjp(Z: Array, A: Array, dA: Array, g: Array) -> Array:
+    """Second-order VJP of (4): ``g * dA * A (1 - A) (1 - 2A)``.
+
+    From ``d/dZ [A (1 - A)] = A' (1 - A) - A A' = A (1 - A) (1 - 2A)``.
+    """
+    return g * dA * A * (1 - A) * (1 - 2 * A)
+
+
+def tanh_second_vjp(Z: Array, A: Array, dA: Array, g: Array) -> Array:
+    """Second-order VJP of (6): ``g * dA * (-2 A (1 - A^2))``, from ``d/dZ (1 - A^2) = -2 A A'``."""
+    return g * dA * (-2 * A) * (1 - A * A)
+
+
+def softmax_second_vjp(Z: Array, A: Array, dA: Array, g: Array) -> Array:
+    """Second-order VJP of (8): the gradient wrt ``Z`` of ``<g, A * (dA - sum_axis0 dA A)>``.
+
+    With ``c = sum_axis0 A dA`` (a row vector), the gradient of ``<g, A (dA - c)>`` wrt ``A``
+    is ``x = g * (dA - c) - dA * broadcast(sum_axis0 g A)``: the first term from the factor
+    ``A``, the second through ``c``. Softmax's Jacobian ``diag(a) - a a^T`` is symmetric, so
+    the gradient wrt ``Z`` is (8) applied to ``x``: ``A * (x - broadcast(sum_axis0 A x))``.
+    """
+    c = np.sum(A * dA, axis=0, keepdims=True)
+    x = g * (dA - c) - dA * np.sum(g * A, axis=0, keepdims=True)
+    return A * (x - np.sum(A * x, axis=0, keepdims=True))
+
+
+#: The second-order VJP of each spec above, by spec name (to be passed as ``second_vjp=``).
+SECOND_VJP = {
+    "relu": relu_second_vjp,
+    "sigmoid": sigmoid_second_vjp,
+    "tanh": tanh_second_vjp,
+    "softmax": softmax_second_vjp,
+}
