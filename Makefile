@@ -20,7 +20,7 @@ help: ## list the targets
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[test,torch,jax]'
 	@touch $@
 
 venv: $(STAMP) ## create (or refresh) the virtual environment in .venv

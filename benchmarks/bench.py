@@ -38,7 +38,13 @@ if not __package__:
 from benchmarks import sensitivity as sens  # noqa: E402
 from benchmarks import speed  # noqa: E402
 
-SECTIONS: tuple[str, ...] = ("sensitivity", "false-alarms", "peer-sensitivity", "speed")
+SECTIONS: tuple[str, ...] = (
+    "sensitivity",
+    "false-alarms",
+    "peer-sensitivity",
+    "speed",
+    "gradcheck-side-by-side",
+)
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -209,6 +215,14 @@ def main(argv: list[str] | None = None) -> int:
 
         report.section(
             "Speed: wall time and calls, as multiples of one forward+backward call", run_speed
+        )
+
+    if "gradcheck-side-by-side" in wanted:
+        from benchmarks import compare_gradcheck
+
+        report.section(
+            "Side by side: torch gradcheck, gradgradcheck, fast mode and the harness",
+            lambda: compare_gradcheck.run(quick=args.quick),
         )
 
     _title("Targets")
