@@ -36,6 +36,7 @@ from harness.results import (
     RunResult,
     StepCurve,
     Worst,
+    Status,
     findings_from_checks,
     finite_or_none,
     fmt_figure,
@@ -332,7 +333,9 @@ def _record(spec: Spec, ex: Example) -> InputRecord:
 def _oracle(name: str, m: Measurement) -> str:
     if "oracle" in m.extra:
         return str(m.extra["oracle"])
-    return "central differences" if name in ("jacobian", "vjp_directional", "jvp_directional") else ""
+    return (
+        "central differences" if name in ("jacobian", "vjp_directional", "jvp_directional") else ""
+    )
 
 
 def _worst(m: Measurement, record: InputRecord | None, replay: str) -> Worst:
@@ -367,7 +370,7 @@ def _check_result(
     heatmap = None if m.heatmap is None else Heatmap.from_measurement(m.heatmap)
     curve = None if m.step_curve is None else StepCurve.from_measurement(m.step_curve)
     oracle = "" if m.status == "skip" else _oracle(name, m)
-    status = "skip" if m.status == "skip" else "fail" if m.failed else "pass"
+    status: Status = "skip" if m.status == "skip" else "fail" if m.failed else "pass"
     if agg is None:
         hist = [0] * (len(HIST_EDGES) - 1)
         if m.status != "skip":
@@ -439,7 +442,7 @@ def _run_result(
 
 
 def _dtype_message(msg: str, checks: Sequence[CheckResult]) -> str:
-    """"vjp returns float64 for float32 input; values correct" (or wrong by how much)."""
+    """ "vjp returns float64 for float32 input; values correct" (or wrong by how much)."""
     failed = [c for c in checks if c.failed and c.finding is None]
     if not failed:
         return f"{msg}; values correct"

@@ -39,7 +39,7 @@ def second_order(spec: Spec, *, name: str | None = None) -> Spec:
     spec : Spec
         A spec with one differentiable input, a ``jvp`` and a ``second_vjp``.
     name : str, optional
-        Defaults to ``"<spec name>''"`` (two primes: the second derivative).
+        Defaults to ``"<spec name>-second-order"``.
 
     Returns
     -------
@@ -88,7 +88,7 @@ def second_order(spec: Spec, *, name: str | None = None) -> Spec:
         return _one(spec.second_vjp(*xs, A, dA, tz)) + _one(spec.vjp(*xs, A, tdA))
 
     return Spec(
-        name=name or f"{spec.name}''",
+        name=name or f"{spec.name}-second-order",
         forward=forward,
         vjp=vjp,
         jvp=jvp,

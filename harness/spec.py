@@ -88,10 +88,11 @@ class Spec:
         ``"rowwise"``, ``"dense"`` (the default), a :class:`~harness.structure.Structure`,
         or a dict giving one per differentiable input. Used to assemble Jacobians with few
         probes; verified separately by the ``structure`` check.
-    kinks : tuple of float
-        One-input elementwise specs: inputs where the function is not differentiable
-        (ReLU: ``(0.0,)``). There the analytic derivative must lie between the one-sided
-        derivatives; elsewhere stencils are kept on one side of every kink.
+    kinks : tuple of float, or dict of input name to tuple of float
+        Values of an elementwise input where the function is not differentiable (ReLU:
+        ``(0.0,)``; with several inputs a dict, PReLU: ``{"Z": (0.0,)}``). There the
+        analytic derivative must lie between the one-sided derivatives; elsewhere stencils
+        are kept on one side of every kink.
     second_vjp : callable, optional
         ``second_vjp(*inputs, output, d_output, g)``: the gradient with respect to the one
         differentiable input of ``<g, vjp(*inputs, output, d_output)>`` (the output taken
@@ -122,7 +123,7 @@ class Spec:
     jvp: Callable[..., Any] | None = None
     jacobian: Callable[..., Any] | None = None
     structure: Any = "dense"
-    kinks: tuple[float, ...] = ()
+    kinks: Any = ()
     equations: str = ""
     formula: str = ""
     description: str = ""
@@ -305,8 +306,36 @@ class Spec:
                 f"{', '.join(repr(s) for s in ALIASES)}."
             )
 
+    def kinks_of(self, name: str) -> tuple[float, ...]:
+        """The declared kinks of input ``name`` (none unless declared for it)."""
+        if isinstance(self.kinks, Mapping):
+            return tuple(self.kinks.get(name, ()))
+        return tuple(self.kinks) if name == self.inputs[0] and self.single else ()
+
     def _validate_kinks(self) -> None:
-        kinks = self.kinks
+        if isinstance(self.kinks, Mapping):
+            per: dict[str, tuple[float, ...]] = {}
+            for name, ks in self.kinks.items():
+                if name not in self.diff_inputs or not self.structures[name].elementwise:
+                    raise SpecError(
+                        f"Spec {self.name!r}: `kinks` names `{name}`, which is not a "
+                        f"differentiable input of structure 'elementwise'; kinks are points "
+                        f"of one input where an elementwise function is not differentiable."
+                    )
+                per[name] = self._kink_tuple(ks)
+            object.__setattr__(self, "kinks", per)
+            return
+        kinks_t = self._kink_tuple(self.kinks)
+        if kinks_t and not (self.single and self.structures[self.inputs[0]].elementwise):
+            raise SpecError(
+                f"Spec {self.name!r}: `kinks` are only supported for one-input specs of "
+                f"structure 'elementwise' (got structure {self.structure_label!r}); a kink is "
+                f"a point of one input where an elementwise function is not differentiable. "
+                f"For several inputs give a dict, e.g. kinks={{'Z': (0.0,)}}."
+            )
+        object.__setattr__(self, "kinks", kinks_t)
+
+    def _kink_tuple(self, kinks: Any) -> tuple[float, ...]:
         if isinstance(kinks, (int, float)):
             kinks = (float(kinks),)
         try:
@@ -317,13 +346,7 @@ class Spec:
             ) from None
         if any(not math.isfinite(k) for k in kinks_t):
             raise SpecError(f"Spec {self.name!r}: `kinks` must be finite; got {kinks_t!r}.")
-        if kinks_t and not (self.single and self.structures[self.inputs[0]].elementwise):
-            raise SpecError(
-                f"Spec {self.name!r}: `kinks` are only supported for one-input specs of "
-                f"structure 'elementwise' (got structure {self.structure_label!r}); a kink is "
-                f"a point of one input where an elementwise function is not differentiable."
-            )
-        object.__setattr__(self, "kinks", tuple(sorted(set(kinks_t))))
+        return tuple(sorted(set(kinks_t)))
 
     def _validate_dtypes(self) -> None:
         dtypes = (self.dtypes,) if isinstance(self.dtypes, str) else tuple(self.dtypes)

@@ -9,6 +9,13 @@ Importing this package registers with :data:`harness.REGISTRY` the seed's four a
 (:mod:`specs.networks`).
 """
 
-from specs import activations, activations_extra, layers, networks, parametric
+from specs import activations, activations_extra, layers, networks, parametric, second_order
 
-__all__ = ["activations", "activations_extra", "layers", "networks", "parametric"]
+__all__ = [
+    "activations",
+    "activations_extra",
+    "layers",
+    "networks",
+    "parametric",
+    "second_order",
+]

@@ -1,7 +1,6 @@
 """Activations with a learned parameter: PReLU, whose slope is an input of its own.
 
-Written against the several-input ``Spec`` (``inputs=``, ``shapes=``, per-input
-``structure``); not imported by ``specs/__init__.py`` until the core accepts those fields.
+A spec of several inputs (``inputs=``, ``shapes=``, per-input ``structure`` and ``kinks``).
 
 PReLU (He et al., 2015) is leaky ReLU with one learned slope per unit: for ``Z`` of shape
 (n, m), n units by m examples, and ``a`` of shape (n, 1),
@@ -18,10 +17,9 @@ derivatives, as in (2):
 so the backward pass is ``dZ = dA * where(Z > 0, 1, a)`` and, since ``a_j`` is shared by
 the row's m examples, ``da = sum_axis1 dA * where(Z > 0, 0, Z)`` (shape (n, 1)).
 
-Kinks: PReLU has one at ``Z = 0`` (for every slope but 1). Today's ``kinks`` field is for
-single-input elementwise specs only; :data:`PRELU_KINKS` states it per input for when the
-several-input API can take it. Until then a stencil that straddles ``Z = 0`` is not evidence
-(hypothesis generates exact zeros often), which a run may report as a false alarm.
+Kinks: PReLU has one at ``Z = 0`` (for every slope but 1), declared per input
+(:data:`PRELU_KINKS`): stencils stay on one side of it, and at ``Z = 0`` the derivative
+returned must lie between the one-sided ones.
 """
 
 from __future__ import annotations
@@ -100,6 +98,7 @@ prelu = register(
         jvp=prelu_jvp,
         # A[j, i] depends on Z[j, i] only, and on a[j] (row j) for every column.
         structure={"Z": "elementwise", "a": "rowwise"},
+        kinks=PRELU_KINKS,
         equations="from (1), (2)",
         formula="dZ = dA * where(Z > 0, 1, a); da = sum_axis1 dA * where(Z > 0, 0, Z)",
         dtypes=("float64", "float32", "float16"),

@@ -45,8 +45,9 @@ def _edge_distance(ctx: Context, k: int) -> F64:
     dom = ctx.spec.domain_of(ctx.names[k])
     lo, hi = float(getattr(dom, "lo", -np.inf)), float(getattr(dom, "hi", np.inf))
     dist = np.minimum(x - lo, hi - x)
-    if ctx.spec.kinks:
-        dist = np.minimum(dist, kink_distance(x, ctx.spec.kinks))
+    kinks = ctx.spec.kinks_of(ctx.names[k])
+    if kinks:
+        dist = np.minimum(dist, kink_distance(x, kinks))
     return np.asarray(dist, dtype=np.float64)
 
 

@@ -133,7 +133,7 @@ def _geometry(ctx: Context, k: int) -> _Geometry:
 def _steps(ctx: Context, g: _Geometry) -> tuple[F64, NDArray[np.bool_]]:
     """Per-entry steps of input k, kept off kinks and inside its domain."""
     x = ctx.x[g.pos]
-    kinks = ctx.spec.kinks if ctx.spec.single else ()
+    kinks = ctx.spec.kinks_of(g.name)
     h, on_kink = central_steps(x, kinks, ctx.model, ctx.oracle_dtype)
     dom = ctx.spec.domain_of(g.name)
     lo, hi = float(getattr(dom, "lo", -np.inf)), float(getattr(dom, "hi", np.inf))
@@ -339,13 +339,15 @@ def _heatmap(ratio: F64, g: _Geometry, worst: tuple[int, ...] | None) -> dict[st
     }
 
 
-def _kink_subgradients(ctx: Context, G: F64, on_kink: NDArray[np.bool_], moved: F64) -> Measurement:
+def _kink_subgradients(
+    ctx: Context, g: _Geometry, G: F64, on_kink: NDArray[np.bool_], moved: F64
+) -> Measurement:
     """At entries on a kink, the analytic derivative must lie between the one-sided ones.
 
-    One-input elementwise specs only: ``G``, ``on_kink`` and ``moved`` have the input's shape.
+    Elementwise blocks only: ``G``, ``on_kink`` and ``moved`` have the input's shape.
     """
-    x = ctx.x[0]
-    kinks = ctx.spec.kinks
+    x = ctx.x[g.pos]
+    kinks = ctx.spec.kinks_of(g.name)
     # One-sided steps, kept off any *other* kink.
     h = fd_step(x, ctx.model.one_sided_step(ctx.oracle_dtype), ctx.oracle_dtype)
     others = np.full(x.shape, np.inf)
@@ -353,7 +355,13 @@ def _kink_subgradients(ctx: Context, G: F64, on_kink: NDArray[np.bool_], moved: 
         d = np.abs(x - k)
         others = np.minimum(others, np.where(d == 0.0, np.inf, d))
     h = np.where(on_kink, np.minimum(h, 0.5 * others), 0.0)
-    pts = [(x + h,), (x + h / 2,), (x - h,), (x - h / 2,)]
+
+    def at(xk: F64) -> tuple[F64, ...]:
+        pt = list(ctx.x)
+        pt[g.pos] = xk
+        return tuple(pt)
+
+    pts = [at(x + h), at(x + h / 2), at(x - h), at(x - h / 2)]
     fp1, fp2, fm1, fm2 = ctx.evaluator.forward64(pts)
     f0 = ctx.A64
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -385,13 +393,13 @@ def _kink_subgradients(ctx: Context, G: F64, on_kink: NDArray[np.bool_], moved: 
         tol[on_kink],
         ctx.dtype,
         lambda i: (
-            f"d A / d Z at kink entry {tuple(int(v) for v in sel[i[0]])} "
+            f"d out / d {g.name} at kink entry {tuple(int(v) for v in sel[i[0]])} "
             f"(z = {x[tuple(sel[i[0]])]!r}): must lie in the one-sided interval "
             f"[{lo_s[i[0]]:.17g}, {hi_s[i[0]]:.17g}]"
         ),
         err=err[on_kink],
         location=lambda i: ctx.location(
-            0, tuple(int(v) for v in sel[i[0]]), tuple(int(v) for v in sel[i[0]])
+            g.k, tuple(int(v) for v in sel[i[0]]), tuple(int(v) for v in sel[i[0]])
         ),
     )
     if m.failed:
@@ -406,7 +414,7 @@ def _step_curve(ctx: Context, g: _Geometry, raw: tuple[int, ...], got: float) ->
     base = ctx.model.base_step(ctx.oracle_dtype)
     scale = float(fd_step(x, base, ctx.oracle_dtype)[q]) / base
     rel = np.logspace(-15, -0.5, 30)
-    dist = float(kink_distance(x, ctx.spec.kinks if ctx.spec.single else ())[q])
+    dist = float(kink_distance(x, ctx.spec.kinks_of(g.name))[q])
     dom = ctx.spec.domain_of(g.name)
     lo, hi = float(getattr(dom, "lo", -np.inf)), float(getattr(dom, "hi", np.inf))
     dist = min(dist, float(x[q]) - lo, hi - float(x[q]))
@@ -499,7 +507,9 @@ def _block_measurements(ctx: Context, g: _Geometry) -> tuple[list[Measurement], 
             ratios.append(np.where(smooth & resolved, np.abs(J - blk.fd) / tol, 0.0))
         if kink_entry.any():
             shape = g.in_shape
-            parts.append(_kink_subgradients(ctx, J.reshape(shape), on_kink, moved.reshape(shape)))
+            parts.append(
+                _kink_subgradients(ctx, g, J.reshape(shape), on_kink, moved.reshape(shape))
+            )
     ratio = np.maximum.reduce(ratios) if ratios else None
     return parts, ratio, note
 
@@ -531,9 +541,7 @@ def check_jacobian(ctx: Context) -> Measurement:
         return Measurement.call_failure(name, exc)
     result = worst_of(name, parts)
     result.extra["by_input"] = {g.name: verdict_of(worst_of(name, ps)) for g, _, ps in detail}
-    result.extra["oracle"] = "; ".join(
-        dict.fromkeys(n.replace("oracle: ", "") for n in notes)
-    )
+    result.extra["oracle"] = "; ".join(dict.fromkeys(n.replace("oracle: ", "") for n in notes))
     if not result.message:
         result.message = result.extra["oracle"]
     if ctx.detail and detail:

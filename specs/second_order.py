@@ -1,0 +1,29 @@
+"""Second derivatives of the smooth activations, as specs of their own.
+
+For each activation with a registered second-order VJP (``SECOND_VJP`` in
+:mod:`specs.activations` and :mod:`specs.activations_extra`) and no kinks, the spec of its
+backward pass ``(Z, dA) -> vjp(Z, A, dA)`` is registered as ``"<name>-second-order"``
+through :func:`harness.second_order`: its derivative in ``Z`` is the registered ``second_vjp``
+(``dA * g''(Z)`` times the cotangent for an elementwise ``g``; for softmax, equation (8)
+differentiated once more), its derivative in ``dA`` is the JVP. Activations with kinks are
+left out: their backward pass jumps at the kink, which is not a derivative to verify.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from harness import REGISTRY, register, second_order
+from specs import activations, activations_extra
+
+__all__ = ["SECOND_ORDER"]
+
+SECOND_ORDER: list[str] = []
+
+for _module in (activations, activations_extra):
+    for _name, _fn in _module.SECOND_VJP.items():
+        _spec = REGISTRY.get(_name)
+        if _spec.kinks or _spec.jvp is None:
+            continue
+        _with = dataclasses.replace(_spec, second_vjp=_fn)
+        SECOND_ORDER.append(register(second_order(_with)).name)
