@@ -449,7 +449,10 @@ def _build(get: Callable[[str], Any], origin: Origin, base: Path) -> RunOptions:
     if database is None:
         database = os.environ.get(DATABASE_ENV) or None
         if database is None and report_dir is not None:
-            database = str(Path(report_dir).parent / ".hypothesis" / "harness")
+            # Beside the report directory; the report in the working directory itself keeps
+            # it there, not one level up.
+            beside = base.resolve() if Path(report_dir) == base.resolve() else None
+            database = str((beside or Path(report_dir).parent) / ".hypothesis" / "harness")
     if database is not None and database.strip().lower() == NONE:
         database = None
     elif database is not None:

@@ -122,6 +122,8 @@ def test_random_seed_jobs_auto_and_the_database_option(
     assert _cli("--database", "none").database is None
     assert _cli("--database", "db", cwd=tmp_path).database == str(tmp_path / "db")
     assert _cli("--no-report").database is None
+    here = _cli("--report-dir", ".", cwd=tmp_path).database
+    assert here == str(tmp_path.resolve() / ".hypothesis" / "harness")
     monkeypatch.setenv("HARNESS_DATABASE", str(tmp_path / "cache"))
     assert _cli().database == str(tmp_path / "cache")
     assert from_pytest(_Config(tmp_path)).database == str(tmp_path / "cache")

@@ -211,6 +211,15 @@ def test_report_matches_the_cli(suite: pytest.Pytester) -> None:
     ours = json.loads((rep / "results.json").read_text(encoding="utf-8"))
     cli = json.loads((suite.path / "cli" / "results.json").read_text(encoding="utf-8"))
     assert ours["settings"] == cli["settings"]
+    # Replay lines name the results file written, by absolute path, and the module by its
+    # file: the same commands the CLI prints.
+    (wrong,) = [s for s in ours["specs"] if s["name"] == "sigmoid_wrong"]
+    replays = [c["worst"]["replay"] for c in wrong["runs"][0]["checks"] if c["status"] == "fail"]
+    assert replays and all(
+        r.startswith(f"{sys.executable} -m harness replay {rep / 'results.json'} ")
+        and r.endswith(f"--module {suite.path / 'wrong_sigmoid.py'}")
+        for r in replays
+    ), replays
     assert [s["name"] for s in ours["specs"]] == [s["name"] for s in cli["specs"]]
 
 
