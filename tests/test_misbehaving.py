@@ -467,8 +467,9 @@ def test_a_wrong_dtype_is_one_finding_and_the_values_are_still_checked() -> None
 
     right = verify_at(_misbehaving("vjp-float64", vjp=widened), Z)
     assert not right.passed
-    assert [f["kind"] for f in right.findings] == ["dtype"]
-    assert "vjp returns float64 for float32 input" in right.findings[0]["message"]
+    assert [f.kind for f in right.findings] == ["dtype"]
+    assert "vjp returns float64 for float32 input" in right.findings[0].message
+    assert right.findings[0].message.endswith("values correct")
     # The values are right, so every numeric check has its say and passes.
     assert all(c.status != "fail" for c in right.checks), right.summary()
 
@@ -476,12 +477,13 @@ def test_a_wrong_dtype_is_one_finding_and_the_values_are_still_checked() -> None
         return (1.001 * act.sigmoid_backward(Z, A, dA)).astype(np.float64)
 
     wrong = verify_at(_misbehaving("vjp-float64-wrong", vjp=wrong_widened), Z)
-    assert [f["kind"] for f in wrong.findings] == ["dtype"]
+    assert [f.kind for f in wrong.findings] == ["dtype"]
     assert wrong["jacobian"].status == "fail"
+    assert "values wrong by" in wrong.findings[0].message
     # A float64 run whose VJP returns float32: one finding, and float32 accuracy fails.
     narrowed = verify_at(_misbehaving("vjp-float32", vjp=_vjp_float32), Z.astype(np.float64))
-    assert [f["kind"] for f in narrowed.findings] == ["dtype"]
-    assert "vjp returns float32 for float64 input" in narrowed.findings[0]["message"]
+    assert [f.kind for f in narrowed.findings] == ["dtype"]
+    assert "vjp returns float32 for float64 input" in narrowed.findings[0].message
 
 
 @pytest.mark.parametrize("case", IN_PLACE.values(), ids=list(IN_PLACE))

@@ -56,8 +56,9 @@ def test_float32_sigmoid_rounding_limited_passes_by_default_and_strict_flags_it(
     default = harness.verify_at("sigmoid", Z)
     assert default.passed, default.summary()
     jac = default["jacobian"]
-    assert jac.max_rel_error == pytest.approx(1.0)  # entry-wise relative error is reported
-    assert jac.max_ulps is not None and jac.max_ulps > 1e6
+    # Relative error and ulps against the block's scale (its largest |entry|, 0.25 here).
+    assert jac.max_rel_error is not None and 0 < jac.max_rel_error < 1e-6
+    assert jac.max_ulps is not None and jac.max_ulps >= 1
     # ...while strict mode flags it.
     strict = harness.verify_at("sigmoid", Z, strict=True)
     assert not strict["jacobian"].passed

@@ -150,6 +150,9 @@ def _fd_block(ctx: Context, g: _Geometry, h: F64) -> _Block:
     noise = np.empty((n_out, g.R))
     small = np.empty((n_out, g.R))
     fd_noise = 2.0 * ctx.fd_noise().ravel()
+    # A value that underflows (PReLU's a * Z at 1e-355) is off by up to half the smallest
+    # subnormal, however small the value itself: the finite differences cannot see less.
+    underflow = 2.0 * ctx.model.kappa * float(np.finfo(ctx.oracle_dtype).smallest_subnormal)
     for r in range(g.R):
         P = np.where(s.probe_mask(g.in_shape, r), h, 0.0)
         probe: list[F64 | None] = [None] * len(ctx.x)
@@ -163,6 +166,7 @@ def _fd_block(ctx: Context, g: _Geometry, h: F64) -> _Block:
         noise[:, r] = (
             ctx.model.kappa * ctx.eps_o * (np.abs(lev.plus[-1]) + np.abs(lev.minus[-1])).ravel()
             + fd_noise
+            + underflow
         )
         last = lev.delta[-1][g.pos]
         assert last is not None
