@@ -366,8 +366,21 @@ def _check_result(
     )
 
 
+_NEEDS_JVP = ("jvp_directional", "adjoint")
+
+
 def _run_result(spec: Spec, dtype: str, checks: Sequence[CheckResult], **kw: Any) -> RunResult:
-    """The run, each call failure grouped into one finding with the checks it prevented."""
+    """The run, each call failure grouped into one finding with the checks it prevented.
+
+    A check that needs a JVP is a skip when none is registered, whatever else went wrong.
+    """
+    if spec.jvp is None:
+        checks = [
+            CheckResult(check=c.check, status="skip", message="no jvp registered")
+            if c.check in _NEEDS_JVP
+            else c
+            for c in checks
+        ]
     findings, checks = findings_from_checks(checks)
     return RunResult(
         spec=spec.name,
