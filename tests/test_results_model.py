@@ -353,3 +353,12 @@ def test_a_raising_forward_is_one_finding_and_jvp_checks_stay_skipped() -> None:
     text = run.summary()
     assert text.count("no forward today") == 1
     assert "skip  jvp_directional: no jvp registered" in text
+
+
+def test_a_prevented_check_alone_names_its_cause_without_figures() -> None:
+    run = load_results(SMALL).specs[2].runs[0]
+    alone = RunResult(run.spec, run.dtype, (run["jacobian"],))
+    text = alone.summary()
+    assert "FAIL  jacobian: not run: vjp raised ValueError" in text
+    assert "n/a x tolerance" not in text and "expected n/a" not in text
+    assert "input b (input 2 of 3" in text
