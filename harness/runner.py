@@ -414,6 +414,9 @@ def _check_result(
     )
 
 
+_NEEDS_JVP = ("jvp_directional", "adjoint")
+
+
 def _run_result(
     spec: Spec,
     dtype: str,
@@ -423,7 +426,17 @@ def _run_result(
     **kw: Any,
 ) -> RunResult:
     """The run: each call failure grouped into one finding with the checks it prevented, a
-    result dtype that breaks the contract as one finding, and one verdict per input."""
+    result dtype that breaks the contract as one finding, and one verdict per input.
+
+    A check that needs a JVP is a skip when none is registered, whatever else went wrong.
+    """
+    if spec.jvp is None:
+        checks = [
+            CheckResult(check=c.check, status="skip", message="no jvp registered")
+            if c.check in _NEEDS_JVP
+            else c
+            for c in checks
+        ]
     findings, grouped = findings_from_checks(checks)
     dtype_notes = tuple(
         Finding(kind="dtype", message=_dtype_message(msg, grouped), checks=())

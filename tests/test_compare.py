@@ -174,3 +174,12 @@ def test_cli_malformed_input_exits_2(tmp_path: Path, old: ResultsDocument) -> No
 def test_merge_and_compare_need_one_of_them(tmp_path: Path) -> None:
     proc = _cli(tmp_path)
     assert proc.returncode == 2 and "one of the arguments --merge --compare" in proc.stderr
+
+
+def test_compare_across_the_schema_upgrade(tmp_path: Path) -> None:
+    """A version 1 document compares with a version 2 one (it is converted when read)."""
+    v1 = GOLD / "v1_results.json"
+    proc = _cli(tmp_path, "--compare", str(v1), str(SMALL), "--report-dir", "out")
+    assert proc.returncode == 1, proc.stdout + proc.stderr  # new specs that fail
+    assert "spec removed" in proc.stdout and "spec added" in proc.stdout
+    assert (tmp_path / "out" / COMPARE_PAGE).is_file()

@@ -334,3 +334,31 @@ def test_values_wrong_by_names_the_error() -> None:
 def test_document_of_nothing() -> None:
     doc = ResultsDocument("", (), Settings(), ())
     assert doc.passed and decode_document(json.loads(doc.dumps())) == doc
+
+
+def test_a_raising_forward_is_one_finding_and_jvp_checks_stay_skipped() -> None:
+    import harness
+    from harness import Spec
+
+    def forward(Z: np.ndarray) -> np.ndarray:
+        raise ValueError("no forward today")
+
+    spec = Spec(name="raising-forward", forward=forward, vjp=lambda Z, A, dA: dA,
+                structure="elementwise")  # fmt: skip
+    run = harness.verify_at(spec, np.ones((2, 3)))
+    (finding,) = run.findings
+    assert finding.kind == "raised" and "no forward today" in finding.message
+    assert "jvp_directional" not in finding.checks and "adjoint" not in finding.checks
+    assert run["adjoint"].status == "skip" and run["adjoint"].message == "no jvp registered"
+    text = run.summary()
+    assert text.count("no forward today") == 1
+    assert "skip  jvp_directional: no jvp registered" in text
+
+
+def test_a_prevented_check_alone_names_its_cause_without_figures() -> None:
+    run = load_results(SMALL).specs[2].runs[0]
+    alone = RunResult(run.spec, run.dtype, (run["jacobian"],))
+    text = alone.summary()
+    assert "FAIL  jacobian: not run: vjp raised ValueError" in text
+    assert "n/a x tolerance" not in text and "expected n/a" not in text
+    assert "input b (input 2 of 3" in text

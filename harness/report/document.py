@@ -64,13 +64,22 @@ def spec_report(spec: Spec, runs: Sequence[Any]) -> SpecReport:
     """A spec's description together with its runs."""
     return SpecReport(
         name=spec.name,
-        structure=spec.structure,
+        structure=structure_text(spec.structure),
         kinks=tuple(spec.kinks),
         equations=spec.equations,
         formula=spec.formula,
         doc=spec.description,
         runs=tuple(runs),
     )
+
+
+def structure_text(structure: Any) -> str:
+    """A spec's declared structure as the report shows it: a name, or per input."""
+    if isinstance(structure, str):
+        return structure
+    if isinstance(structure, Mapping):
+        return ", ".join(f"{k}: {structure_text(v)}" for k, v in structure.items())
+    return str(structure)
 
 
 def run_settings(

@@ -143,8 +143,17 @@ def _figures(c: CheckResult) -> str:
 def _check_lines(c: CheckResult, findings: dict[str, Finding]) -> list[str]:
     if c.status == "skip":
         return [f"  skip  {c.check}: {c.message or 'not run'}"]
-    if c.finding is not None and c.check in findings:
-        return [f"  FAIL  {c.check}: not run, prevented by the {c.finding} finding above"]
+    if c.finding is not None:
+        if c.check in findings:
+            return [f"  FAIL  {c.check}: not run, prevented by the {c.finding} finding above"]
+        # A run holding this check alone (the pytest plugin's items): the cause, once, here.
+        lines = [f"  FAIL  {c.check}: not run: {c.message or c.finding}"]
+        w = c.worst
+        if w is not None and w.input is not None:
+            lines.extend(format_input(w.input, w.location))
+        if w is not None and w.replay:
+            lines.append(f"{INDENT}replay: {w.replay}")
+        return lines
     mark = {"pass": "ok  ", "fail": "FAIL", "unresolved": "unres"}[c.status]
     oracle = f"; oracle: {c.oracle}" if c.oracle else ""
     if c.status == "unresolved":
