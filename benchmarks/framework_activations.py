@@ -11,9 +11,10 @@ families, fixed seed) and ``verify_at`` on one probe column of telling values (k
 saturation bands, softplus' threshold at 20). Piecewise functions declare their kinks, the
 normalisations over axis 0 are "columnwise", the rest "elementwise". For each failing check
 the worst comparison is printed (input entry, expected vs got, error/tolerance) and, for
-elementwise functions, what the finite differences say at that entry (``harness.jumps``):
-a jump of the forward (error ~ 1/h), a kink, or a smooth function (then the derivative
-itself is off, or the harness's tolerance is too tight there).
+elementwise functions, what finite differences of the forward say about the implementation's
+derivative at that entry (``harness.jumps``): a jump of the forward (their difference grows
+like 1/h), a constant difference (a kink, or the derivative is off), or a difference that
+shrinks with h (the derivative is right to within the FD error: look at the tolerance).
 
 The tables in docs/framework-findings.md come from this script. torch and jax are the
 ``torch``/``jax`` extras; a framework that is not installed is skipped with a note.
@@ -159,20 +160,29 @@ def _scalar(spec: harness.Spec, Z: np.ndarray, i: int, j: int) -> Callable[[floa
 def explain(spec: harness.Spec, check: Any) -> str:
     """What the finite differences say at the worst entry of a failed check."""
     w = check.worst
-    if w is None or w.input is None:
-        return check.message.split(";")[0][:160]
+    if w is None or w.input is None or check.check in ("hygiene", "structure", "adjoint"):
+        return "no finite differences involved"
     Z = w.input.to_array()
     m = _ENTRY.search(w.what)
-    if spec.structure != "elementwise" or m is None:
-        return "(columnwise: not classified automatically)"
+    if m is None:
+        return "a directional comparison: see the jacobian row for the entry"
+    if spec.structure != "elementwise":
+        return "columnwise: not classified automatically"
     i, j = int(m.group(1)), int(m.group(2))
     z = float(Z[i, j])
     f = _scalar(spec, Z, i, j)
     steps = [1e-2, 1e-3, 1e-4, 1e-5, 1e-6]
     qs = [(f(z + h) - f(z - h)) / ((z + h) - (z - h)) for h in steps]
     eps = float(np.finfo(np.float64).eps)
-    verdict = classify_step_curve(steps, qs, float(w.expected), rounding=4 * eps * abs(f(z)))
+    # Against the implementation's derivative: a jump makes |q - got| grow like 1/h, a wrong
+    # derivative (or a kink) keeps it constant, a right one lets it shrink.
+    verdict = classify_step_curve(steps, qs, float(w.got), rounding=4 * eps * abs(f(z)))
     text = f"{verdict.kind} (FD slope {verdict.slope:.2f})"
+    if verdict.kind == "kink" and not any(abs(z - k) < 1e-2 for k in spec.kinks):
+        text = (
+            f"derivative off: no kink here, the FD error is constant in h (slope "
+            f"{verdict.slope:.2f}), neither a jump nor round-off"
+        )
     jump = estimate_jump(f, z, radius=1e-2)
     if not jump.continuous:
         text += f"; forward jumps by {jump.size:.3g} at z = {jump.left:.17g}"
@@ -191,8 +201,11 @@ def describe(spec: harness.Spec, result: Any) -> tuple[str, list[str]]:
     lines = []
     for c in failed:
         w = c.worst
-        if w is None:
-            lines.append(f"{c.check}: {c.message[:200]}")
+        if w is None or not np.isfinite(w.expected) or not np.isfinite(w.got):
+            where = ""
+            if w is not None and w.input is not None:
+                where = f" (input {np.array2string(w.input.to_array().ravel(), precision=6)})"
+            lines.append(f"{c.check}: {c.message[:200]}{where}")
             continue
         z = ""
         if w.input is not None:

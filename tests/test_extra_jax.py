@@ -178,3 +178,16 @@ def test_two_input_adapter_names_a_missing_cotangent():
     # With w a constant, None is its proper cotangent.
     adapter = JaxAdapter(f, name="mul", inputs=("x", "w"), constants=("w",))
     np.testing.assert_allclose(adapter.vjp(Z, Z, Z, np.ones_like(Z)), Z)
+
+
+def test_two_input_adapter_vjp_and_jvp():
+    adapter = JaxAdapter(lambda W, X: W @ X, name="matmul", inputs=("W", "X"))
+    rng = np.random.default_rng(4)
+    W, X = rng.standard_normal((2, 3)), rng.standard_normal((3, 4))
+    A = adapter.forward(W, X)
+    dA = rng.standard_normal(A.shape)
+    dW, dX = adapter.vjp(W, X, A, dA)
+    np.testing.assert_allclose(dW, dA @ X.T, rtol=1e-13)
+    np.testing.assert_allclose(dX, W.T @ dA, rtol=1e-13)
+    tW, tX = rng.standard_normal(W.shape), rng.standard_normal(X.shape)
+    np.testing.assert_allclose(adapter.jvp(W, X, A, tW, tX), tW @ X + W @ tX, rtol=1e-13)

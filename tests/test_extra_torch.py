@@ -240,3 +240,47 @@ def test_two_input_function_vjp():
     adapter = TorchAdapter(Mul.apply, name="Mul", inputs=("x", "w"), function=Mul)
     with pytest.raises(harness.extra.FrameworkFailure, match="returned None for input 'w'"):
         adapter.vjp(Z, Z, Z, Z)
+
+
+# torch's first forward-mode AD through addmm loads a decomposition with torch.jit.script,
+# which warns (DeprecationWarning) once per process; the harness's Caller silences warnings
+# around every call, this test calls the adapter directly.
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+@pytest.mark.parametrize("jvp", ["forward_ad", "double_vjp"])
+def test_module_parameters_as_inputs_adapter(jvp):
+    # What the multi-input core will call: forward(X, weight, bias), vjp(..., A, dA) -> 3
+    # gradients, jvp(..., A, dX, dW, db). nn.Linear(3, 2) sees X (3, m) transposed.
+    from harness.extra.torch import module_adapter
+
+    torch.manual_seed(0)
+    adapter, shapes = module_adapter(torch.nn.Linear(3, 2), name="Linear", jvp=jvp)
+    assert adapter.inputs == ("X", "weight", "bias")
+    assert shapes == "(3,m),(2,3),(2)->(2,m)"
+    rng = np.random.default_rng(3)
+    X, W, b = rng.standard_normal((3, 5)), rng.standard_normal((2, 3)), rng.standard_normal(2)
+    A = adapter.forward(X, W, b)
+    np.testing.assert_allclose(A, W @ X + b[:, None], rtol=1e-14)
+    dA = rng.standard_normal(A.shape)
+    dX, dW, db = adapter.vjp(X, W, b, A, dA)
+    np.testing.assert_allclose(dX, W.T @ dA, rtol=1e-13)
+    np.testing.assert_allclose(dW, dA @ X.T, rtol=1e-13)
+    np.testing.assert_allclose(db, dA.sum(axis=1), rtol=1e-13)
+    tX, tW, tb = rng.standard_normal(X.shape), rng.standard_normal(W.shape), rng.standard_normal(2)
+    np.testing.assert_allclose(
+        adapter.jvp(X, W, b, A, tX, tW, tb), tW @ X + W @ tX + tb[:, None], rtol=1e-13
+    )
+
+
+def test_constants_get_no_gradient():
+    from harness.extra.torch import TorchAdapter
+
+    def bce(a, y):
+        return -(y * torch.log(a) + (1 - y) * torch.log(1 - a)).mean()
+
+    adapter = TorchAdapter(bce, name="bce", inputs=("A", "Y"), constants=("Y",))
+    A = np.full((1, 4), 0.25)
+    Y = np.array([[1.0, 0.0, 1.0, 0.0]])
+    J = adapter.forward(A, Y)
+    assert J.shape == ()
+    grad = adapter.vjp(A, Y, J, np.array(1.0))
+    np.testing.assert_allclose(grad, (-(Y / A) + (1 - Y) / (1 - A)) / 4, rtol=1e-14)

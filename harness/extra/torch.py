@@ -58,7 +58,14 @@ except ImportError as _exc:  # pragma: no cover - exercised only without the ext
         "harness.extra.torch needs PyTorch: pip install -e '.[torch]' (torch==2.13.0)"
     ) from _exc
 
-__all__ = ["TorchAdapter", "from_callable", "from_function", "from_module", "to_spec"]
+__all__ = [
+    "TorchAdapter",
+    "from_callable",
+    "from_function",
+    "from_module",
+    "module_adapter",
+    "to_spec",
+]
 
 Array = NDArray[Any]
 JVP_MODES: tuple[str, ...] = ("forward_ad", "double_vjp")
@@ -608,6 +615,45 @@ def from_module(
         raise SpecError(f"from_module takes a torch.nn.Module; got {type(module).__name__}.")
     if params not in ("inputs", "fixed"):
         raise SpecError(f"params must be 'inputs' or 'fixed'; got {params!r}.")
+    nm = name or type(module).__name__
+    adapter, default_shapes = module_adapter(
+        module,
+        name=nm,
+        params=params,
+        input_name=input_name,
+        layout=layout,
+        torch_dtype=torch_dtype,
+        jvp=jvp,
+    )
+    shapes = shapes if shapes is not None else default_shapes
+    inputs = adapter.inputs
+    pnames = inputs[1:]
+    what = "fixed parameters" if len(inputs) == 1 else f"parameters {', '.join(pnames)} as inputs"
+    return _spec(
+        adapter,
+        name=nm,
+        shapes=shapes,
+        description=f"{module!r} ({what}).\n\n{_how(adapter, 'torch autograd')}",
+        second_order=second_order,
+        fields=fields,
+    )
+
+
+def module_adapter(
+    module: Any,
+    *,
+    name: str,
+    params: str = "inputs",
+    input_name: str = "X",
+    layout: str = "rows",
+    torch_dtype: Any = None,
+    jvp: str | None = "forward_ad",
+) -> tuple[TorchAdapter, str | None]:
+    """The adapter :func:`from_module` builds, and its default gufunc signature (or None).
+
+    Usable on its own (its ``forward``/``vjp``/``jvp`` take numpy arrays in the order of
+    ``adapter.inputs``) where the Spec class takes one input.
+    """
     named = [(n, p) for n, p in module.named_parameters() if p.requires_grad]
     pnames = [n for n, _ in named]
     state = {
@@ -616,11 +662,11 @@ def from_module(
         if b.is_floating_point()
     }
     fixed = {n: p.detach().cpu().numpy().astype(np.float64) for n, p in named}
-    nm = name or type(module).__name__
 
     def dtype_dict(d: dict[str, Array], like: Any) -> dict[str, Any]:
         return {k: torch.from_numpy(v).to(like.dtype) for k, v in d.items()}
 
+    shapes: str | None = None
     if params == "fixed" or not pnames:
 
         def call_fixed(x: Any) -> Any:
@@ -637,20 +683,11 @@ def from_module(
 
         call = call_params
         inputs = (input_name, *pnames)
-        if shapes is None:
-            shapes = _module_shapes(module, named, layout)
+        shapes = _module_shapes(module, named, layout)
     adapter = TorchAdapter(
-        call, name=nm, inputs=inputs, layout=layout, torch_dtype=torch_dtype, jvp=jvp
+        call, name=name, inputs=inputs, layout=layout, torch_dtype=torch_dtype, jvp=jvp
     )
-    what = "fixed parameters" if len(inputs) == 1 else f"parameters {', '.join(pnames)} as inputs"
-    return _spec(
-        adapter,
-        name=nm,
-        shapes=shapes,
-        description=f"{module!r} ({what}).\n\n{_how(adapter, 'torch autograd')}",
-        second_order=second_order,
-        fields=fields,
-    )
+    return adapter, shapes
 
 
 def _module_shapes(module: Any, named: Sequence[tuple[str, Any]], layout: str) -> str | None:
