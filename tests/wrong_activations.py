@@ -165,7 +165,6 @@ WRONG: dict[str, Wrong] = {
         Wrong(
             _like(E["hardsigmoid"], "hardsigmoid-kink-at-3.5", vjp=_hardsigmoid_kink_at_3_5),
             ("vjp_directional", "jacobian"),
-            max_examples=200,
         ),
         Wrong(
             dataclasses.replace(
