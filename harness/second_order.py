@@ -31,7 +31,7 @@ def _one(g: Any) -> Any:
     return g[0] if isinstance(g, tuple) and len(g) == 1 else g
 
 
-def second_order(spec: Spec, *, name: str | None = None) -> Spec:
+def second_order(spec: Spec, *, name: str | None = None, kinks: tuple[float, ...] = ()) -> Spec:
     """The spec of ``spec``'s VJP as a function of (inputs, cotangent).
 
     Parameters
@@ -40,6 +40,9 @@ def second_order(spec: Spec, *, name: str | None = None) -> Spec:
         A spec with one differentiable input, a ``jvp`` and a ``second_vjp``.
     name : str, optional
         Defaults to ``"<spec name>-second-order"``.
+    kinks : tuple of float
+        Values of ``Z`` where the VJP itself is not differentiable (ELU's ``g''`` jumps at
+        0, so its VJP has a kink there); elementwise specs only.
 
     Returns
     -------
@@ -97,6 +100,7 @@ def second_order(spec: Spec, *, name: str | None = None) -> Spec:
         shapes=shapes,
         domains=dict(spec.domains),
         structure=structure,
+        kinks={z: tuple(kinks)} if kinks else (),
         dtypes=spec.dtypes,
         max_abs_input=spec.max_abs_input,
         min_rows=spec.min_rows,

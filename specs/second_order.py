@@ -6,7 +6,8 @@ backward pass ``(Z, dA) -> vjp(Z, A, dA)`` is registered as ``"<name>-second-ord
 through :func:`harness.second_order`: its derivative in ``Z`` is the registered ``second_vjp``
 (``dA * g''(Z)`` times the cotangent for an elementwise ``g``; for softmax, equation (8)
 differentiated once more), its derivative in ``dA`` is the JVP. Activations with kinks are
-left out: their backward pass jumps at the kink, which is not a derivative to verify.
+left out: their backward pass jumps at the kink, which is not a derivative to verify. ELU and
+CELU are C1 but their ``g''`` jumps at 0, so their backward pass has a kink there, declared.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from specs import activations, activations_extra
 __all__ = ["SECOND_ORDER"]
 
 SECOND_ORDER: list[str] = []
+# Where the backward pass itself has a kink (g'' jumps).
+KINKS: dict[str, tuple[float, ...]] = {"elu": (0.0,), "celu": (0.0,)}
 
 for _module in (activations, activations_extra):
     for _name, _fn in _module.SECOND_VJP.items():
@@ -26,4 +29,4 @@ for _module in (activations, activations_extra):
         if _spec.kinks or _spec.jvp is None:
             continue
         _with = dataclasses.replace(_spec, second_vjp=_fn)
-        SECOND_ORDER.append(register(second_order(_with)).name)
+        SECOND_ORDER.append(register(second_order(_with, kinks=KINKS.get(_name, ()))).name)
