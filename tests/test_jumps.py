@@ -83,3 +83,27 @@ def test_log_slope_and_bad_input():
     assert verdict.kind == "smooth"
     with pytest.raises(ValueError, match="same length"):
         classify_step_curve([1e-2], [0.5], 0.5)
+
+
+def test_the_jacobian_check_names_a_jump_of_the_forward_instead_of_failing() -> None:
+    """torch's softplus switches to x at its threshold: a jump, not a wrong derivative."""
+    import harness
+
+    def forward(Z: np.ndarray) -> np.ndarray:
+        return np.where(Z > 20.0, Z, np.log1p(np.exp(np.minimum(Z, 20.0))))
+
+    spec = harness.Spec(
+        name="softplus-with-threshold",
+        forward=forward,
+        vjp=lambda Z, A, dA: dA / (1 + np.exp(-Z)),
+        structure="elementwise",
+    )
+    run = harness.verify_at(spec, np.array([[20.0 + 1e-5, 3.0]]))
+    assert run.passed, run.summary()
+    jac = run["jacobian"]
+    assert jac.unresolved >= 1
+    assert "the forward jumps by -2.06e-09" in jac.message
+    assert "the forward jumps" in run.summary()
+    # Away from the threshold nothing is said.
+    calm = harness.verify_at(spec, np.array([[19.0, 3.0]]))
+    assert "jumps" not in calm["jacobian"].message

@@ -29,6 +29,7 @@ from harness.checks.common import (
     worst_of,
 )
 from harness.errors import JacobianTooLargeError
+from harness.jumps import classify_step_curve, estimate_jump
 from harness.oracle import LEVELS, central_steps, fd_step, kink_distance, richardson
 
 __all__ = ["check_jacobian", "jacobian_bytes"]
@@ -423,7 +424,9 @@ def _step_curve(ctx: Context, g: _Geometry, raw: tuple[int, ...], got: float) ->
     lo, hi = float(getattr(dom, "lo", -np.inf)), float(getattr(dom, "hi", np.inf))
     dist = min(dist, float(x[q]) - lo, hi - float(x[q]))
     rel = rel[rel * scale < 0.5 * dist] if np.isfinite(dist) else rel
-    steps, errors = [], []
+    steps: list[float] = []
+    errors: list[float] = []
+    quotients: list[float] = []
     for r in rel:
         P = np.zeros(x.shape)
         P[q] = r * scale
@@ -435,10 +438,12 @@ def _step_curve(ctx: Context, g: _Geometry, raw: tuple[int, ...], got: float) ->
             continue
         d = (float(yp[o]) - float(ym[o])) / delta
         steps.append(float(r * scale))
+        quotients.append(d)
         errors.append(abs(d - got))
     return {
         "steps": steps,
         "errors": errors,
+        "quotients": quotients,
         "chosen": float(base * scale),
         "dtype": str(ctx.dtype),
         "entry": [
@@ -515,6 +520,13 @@ def _block_measurements(ctx: Context, g: _Geometry) -> tuple[list[Measurement], 
                 _kink_subgradients(ctx, g, J.reshape(shape), on_kink, moved.reshape(shape))
             )
     ratio = np.maximum.reduce(ratios) if ratios else None
+    if ctx.detail:
+        # The first few entries the oracle could not resolve, with the VJP's value there:
+        # a jump of the forward (not a wrong derivative) is named from their step curves.
+        for o, r in np.argwhere(smooth & ~np.isfinite(blk.trunc))[:3]:
+            ctx.cache.setdefault("unresolved entries", []).append(
+                (g, (int(o), int(r)), float(rows[o, r]))
+            )
     return parts, ratio, note
 
 
@@ -548,6 +560,8 @@ def check_jacobian(ctx: Context) -> Measurement:
     result.extra["oracle"] = "; ".join(dict.fromkeys(n.replace("oracle: ", "") for n in notes))
     if not result.message:
         result.message = result.extra["oracle"]
+    if ctx.detail:
+        _name_jumps(ctx, result)
     if ctx.detail and detail:
         k = int(result.extra.get("block", 0))
         g, ratio, _ = detail[k]
@@ -564,7 +578,66 @@ def check_jacobian(ctx: Context) -> Measurement:
             result.heatmap = _heatmap(ratio, g, raw)
         if raw is not None and result.status != "skip":
             result.step_curve = _step_curve(ctx, g, raw, result.got)
+            if result.failed:
+                _name_a_jump(ctx, result)
     return result
+
+
+def _name_jumps(ctx: Context, result: Measurement) -> None:
+    """Say where the entries left out as unresolved are jumps of the forward."""
+    found = []
+    base = ctx.model.base_step(ctx.oracle_dtype)
+    for g, raw, _got in ctx.cache.pop("unresolved entries", []):
+        o, q = g.indices(raw)
+        x = ctx.x[g.pos]
+
+        def along(
+            t: float, g: _Geometry = g, o: tuple[int, ...] = o, q: tuple[int, ...] = q
+        ) -> float:
+            pt = list(ctx.x)
+            moved = ctx.x[g.pos].copy()
+            moved[q] = t
+            pt[g.pos] = moved
+            return float(ctx.evaluator.forward64([tuple(pt)])[0][o])
+
+        z = float(x[q])
+        radius = float(fd_step(np.asarray(z), base, ctx.oracle_dtype))
+        jump = estimate_jump(along, z, radius=radius)
+        if not jump.continuous:
+            found.append(
+                f"the forward jumps by {jump.size:.3g} between {g.name} = {jump.left!r} and "
+                f"{jump.right!r} (a discontinuity, not a kink: no derivative to compare "
+                f"at {g.name}{list(q)} = {z!r})"
+            )
+    if found:
+        result.extra["jumps"] = found
+        note = "; ".join(found)
+        result.message = f"{result.message}; {note}" if result.message else note
+
+
+def _name_a_jump(ctx: Context, result: Measurement) -> None:
+    """A failure whose finite-difference error grows like 1/h is a jump of the forward.
+
+    A wrong derivative errs by a constant as the step shrinks; only a discontinuity (softplus
+    switching to ``x`` at its ``threshold``) makes ``|q(h) - d|`` grow like ``1/h``. Such a
+    comparison says nothing about the derivative: it is reported as unresolved, by name.
+    """
+    curve = result.step_curve
+    if not curve or len(curve.get("steps", ())) < 3:
+        return
+    scale = float(np.max(np.abs(ctx.A64), initial=0.0))
+    verdict = classify_step_curve(
+        curve["steps"],
+        curve["quotients"],
+        result.got,
+        rounding=ctx.model.kappa * ctx.eps_o * scale,
+    )
+    if verdict.kind == "jump":
+        result.status = "unresolved"
+        result.extra["unresolved"] = int(result.extra.get("unresolved", 0)) + 1
+        result.message = (
+            f"the forward jumps here (a discontinuity, not a wrong derivative): {verdict.message}"
+        )
 
 
 def _raw_index(g: _Geometry, loc: Location) -> tuple[int, int] | None:

@@ -156,11 +156,15 @@ def _check_lines(c: CheckResult, findings: dict[str, Finding]) -> list[str]:
         return lines
     mark = {"pass": "ok  ", "fail": "FAIL", "unresolved": "unres"}[c.status]
     oracle = f"; oracle: {c.oracle}" if c.oracle else ""
+    # Anything said beyond the oracle's name (a jump of the forward found at an unresolved
+    # entry) is shown whatever the verdict.
+    said = c.message.removeprefix("oracle: ")
+    said = said.removeprefix(c.oracle).removeprefix("; ") if c.oracle else said
     if c.status == "unresolved":
-        return [f"  {mark} {c.check}: {c.coverage()}{oracle}"]
+        return [f"  {mark} {c.check}: {c.coverage()}{oracle}"] + ([INDENT + said] if said else [])
     lines = [f"  {mark}  {c.check}: {_figures(c)}; {c.coverage()}{oracle}"]
     if not c.failed:
-        return lines
+        return lines + ([INDENT + said] if said and c.status == "pass" and c.ran else [])
     if c.message and not c.message.startswith("oracle: "):
         lines.append(INDENT + c.message)
     w = c.worst
