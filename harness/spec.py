@@ -20,6 +20,13 @@ __all__ = ["STRUCTURES", "SUPPORTED_DTYPES", "Spec", "StructureName"]
 StructureName = Literal["elementwise", "columnwise", "rowwise", "dense"]
 STRUCTURES: tuple[str, ...] = ALIASES
 SUPPORTED_DTYPES: tuple[str, ...] = ("float64", "float32", "float16")
+# Machine epsilon of the precisions a function may compute in (bfloat16 is not numpy's).
+COMPUTE_EPS: dict[str, float] = {
+    "float64": 2.0**-52,
+    "float32": 2.0**-23,
+    "float16": 2.0**-10,
+    "bfloat16": 2.0**-7,
+}
 
 _NAME = re.compile(r"^[^\s].{0,119}$", re.DOTALL)
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -101,6 +108,10 @@ class Spec:
     output_dtype : str, optional
         ``None``: every result must have the inputs' dtype. A dtype name (``"float64"``)
         declares that the spec returns that dtype on purpose.
+    compute_dtype : str, optional
+        The precision the function computes in when it is narrower than the arrays it
+        exchanges: ``"bfloat16"`` for a torch function evaluated in bfloat16 on float32
+        arrays (numpy has no bfloat16). The rounding allowances use its epsilon (2**-7).
     equations : str
         Where the formulas come from (e.g. the seed's ``"(3), (4)"``); shown in reports.
     formula : str
@@ -136,6 +147,7 @@ class Spec:
     domains: Mapping[str, Any] = field(default_factory=dict)
     second_vjp: Callable[..., Any] | None = None
     output_dtype: str | None = None
+    compute_dtype: str | None = None
     # Derived when made (not arguments).
     signature: Signature = field(init=False, repr=False)
     structures: Mapping[str, Structure] = field(init=False, repr=False)
@@ -358,6 +370,11 @@ class Spec:
                 f"use a non-empty subset of {SUPPORTED_DTYPES!r}."
             )
         object.__setattr__(self, "dtypes", dtypes)
+        if self.compute_dtype is not None and self.compute_dtype not in COMPUTE_EPS:
+            raise SpecError(
+                f"Spec {self.name!r}: `compute_dtype` must be None or one of "
+                f"{tuple(COMPUTE_EPS)}; got {self.compute_dtype!r}."
+            )
         if self.output_dtype is not None:
             if (
                 not _is_dtype(self.output_dtype)

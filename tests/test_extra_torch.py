@@ -7,6 +7,7 @@ missing torch is an error there and a skip elsewhere.
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import numpy as np
 import pytest
@@ -284,3 +285,33 @@ def test_constants_get_no_gradient():
     assert J.shape == ()
     grad = adapter.vjp(A, Y, J, np.array(1.0))
     np.testing.assert_allclose(grad, (-(Y / A) + (1 - Y) / (1 - A)) / 4, rtol=1e-14)
+
+
+def test_a_bfloat16_function_is_judged_by_bfloat16_rounding():
+    Z32 = Z.astype(np.float32)
+    spec = from_callable(torch.tanh, structure="elementwise", torch_dtype=torch.bfloat16)
+    result = harness.verify_at(spec, Z32)
+    assert result.passed, result.summary()
+
+    def off(z: Any) -> Any:
+        return _ScaledBackward.apply(z, 1.05)
+
+    wrong = from_callable(off, name="tanh-bf16-wrong", structure="elementwise",
+                          torch_dtype=torch.bfloat16)  # fmt: skip
+    assert not harness.verify_at(wrong, Z32).passed
+
+
+class _ScaledBackward(torch.autograd.Function):
+    """tanh whose backward is off by a factor: 5% is far beyond bfloat16's rounding."""
+
+    @staticmethod
+    def forward(ctx: Any, z: Any, factor: float) -> Any:
+        a = torch.tanh(z)
+        ctx.save_for_backward(a)
+        ctx.factor = factor
+        return a
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        (a,) = ctx.saved_tensors
+        return g * (1 - a * a) * ctx.factor, None

@@ -13,7 +13,7 @@ from harness.calls import Caller, CallFailure, fmt_index
 from harness.errormodel import ErrorModel, eps_of
 from harness.oracle import Evaluator, Probe
 from harness.results import Location
-from harness.spec import Spec
+from harness.spec import COMPUTE_EPS, Spec
 from harness.structure import Structure
 
 __all__ = ["Context", "Location", "Measurement", "measure"]
@@ -81,7 +81,11 @@ class Context:
 
     @property
     def eps(self) -> float:
-        return eps_of(self.Z.dtype)
+        """Epsilon of the implementation's arithmetic: its dtype's, or a narrower one declared."""
+        eps = eps_of(self.Z.dtype)
+        if self.spec.compute_dtype is not None:
+            eps = max(eps, COMPUTE_EPS[self.spec.compute_dtype])
+        return eps
 
     @property
     def eps_o(self) -> float:

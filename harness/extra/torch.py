@@ -31,10 +31,8 @@ first input and the output, so the module sees m examples of n features.
 
 **bfloat16.** numpy has no bfloat16. ``torch_dtype=torch.bfloat16`` evaluates the float32 run
 in bfloat16 (the harness exchanges float32 arrays, exactly representable) and returns float32;
-the float64 oracle is unchanged. The spec records ``compute_dtype = "bfloat16"`` as an
-attribute. Today's error model takes its rounding terms from the float32 arrays it sees, so it
-would demand float32 accuracy of a bfloat16 computation: verifying such a spec needs the engine
-to read ``compute_dtype`` (bfloat16's eps is 2**-7). Until it does, expect false alarms.
+the float64 oracle is unchanged. The spec declares ``compute_dtype="bfloat16"``, so the
+error model's rounding allowances use bfloat16's epsilon (2**-7), not float32's.
 """
 
 from __future__ import annotations
