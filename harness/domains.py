@@ -48,6 +48,7 @@ __all__ = [
     "real",
     "room",
     "simplex",
+    "stencil_room",
     "step_limits",
 ]
 
@@ -66,7 +67,8 @@ class Domain:
     Attributes
     ----------
     name : str
-        How the domain is shown (``"interval(0, 1)"``).
+        How the domain is shown: ``"real"``, ``"interval(0, 1)"``, ``"positive"``,
+        ``"simplex(axis=0)"``, ``"one_hot(axis=0)"``, ``"binary"``.
     lo, hi : float
         Open bounds for finite-difference stencils (``-inf``/``inf`` for ``real()``). Every
         point a stencil evaluates must satisfy ``lo < x < hi``.
@@ -118,6 +120,11 @@ class Domain:
         if a.size and not bool(np.all(np.isfinite(a))):
             return False
         return bool(self.member(a))
+
+    @property
+    def make(self) -> StrategyFactory:
+        """The strategy factory (an alias of ``factory``)."""
+        return self.factory
 
     def __str__(self) -> str:
         return self.name
@@ -229,7 +236,7 @@ def real() -> Domain:
     def factory(shape: tuple[int, ...], dtype: np.dtype[Any]) -> st.SearchStrategy[Array]:
         return hnp.arrays(dtype, shape, elements=_real_elements(dtype))
 
-    return Domain("real()", -math.inf, math.inf, False, factory, None, lambda a: True)
+    return Domain("real", -math.inf, math.inf, False, factory, None, lambda a: True)
 
 
 # -- interval -----------------------------------------------------------------------------------
@@ -348,7 +355,7 @@ def positive() -> Domain:
     def member(a: Array) -> bool:
         return bool(np.all(np.asarray(a, dtype=np.float64) > 0))
 
-    return Domain("positive()", 0.0, math.inf, False, factory, None, member)
+    return Domain("positive", 0.0, math.inf, False, factory, None, member)
 
 
 # -- simplex ------------------------------------------------------------------------------------
@@ -519,7 +526,7 @@ def binary() -> Domain:
         x = np.asarray(arr, dtype=np.float64)
         return bool(np.all((x == 0) | (x == 1)))
 
-    return Domain("binary()", 0.0, 1.0, True, factory, None, member)
+    return Domain("binary", 0.0, 1.0, True, factory, None, member)
 
 
 # -- user strategies and stencil limits ---------------------------------------------------------
@@ -584,3 +591,45 @@ def step_limits(domain: Domain, x: Any) -> F64:
     """
     below, above = room(domain, x)
     return np.asarray(np.minimum(below, above), dtype=np.float64)
+
+
+def stencil_room(
+    x: Any, domain: Domain | None = None, kinks: Any = (), dtype_max: float | None = None
+) -> tuple[F64, F64]:
+    """Per entry, how far a stencil may reach down and up: to the nearest kink or edge.
+
+    Combines the domain's open bounds, the declared kinks (a stencil must not straddle one)
+    and, when ``dtype_max`` is given, the dtype's range (a point beyond it cannot be handed to
+    the implementation). A central stencil of step ``h`` fits when ``h < min(below, above)``;
+    an entry closer than that to an obstacle gets a one-sided stencil on the wider side
+    (ordinary steps, not a vanishing one), or, next to a kink, the subgradient test.
+
+    Parameters
+    ----------
+    x : array_like
+        The point.
+    domain : Domain, optional
+        Default ``real()``.
+    kinks : sequence of float
+        Points where the function is not differentiable.
+    dtype_max : float, optional
+        Largest magnitude a point may have.
+
+    Returns
+    -------
+    below, above : ndarray of float64
+        Distances (0 on an obstacle; ``inf`` when nothing bounds that side).
+    """
+    a = np.asarray(x, dtype=np.float64)
+    below, above = room(domain if domain is not None else real(), a)
+    ks = np.asarray(sorted({float(k) for k in kinks}), dtype=np.float64)
+    if ks.size:
+        d = a[..., None] - ks  # > 0: the kink is below x
+        with np.errstate(invalid="ignore"):
+            below = np.minimum(below, np.min(np.where(d >= 0, d, np.inf), axis=-1))
+            above = np.minimum(above, np.min(np.where(d <= 0, -d, np.inf), axis=-1))
+    if dtype_max is not None:
+        with np.errstate(over="ignore"):
+            below = np.minimum(below, np.maximum(a + dtype_max, 0.0))
+            above = np.minimum(above, np.maximum(dtype_max - a, 0.0))
+    return np.asarray(below, dtype=np.float64), np.asarray(above, dtype=np.float64)

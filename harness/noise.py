@@ -55,6 +55,7 @@ __all__ = [
     "NONFINITE",
     "SMOOTH",
     "NoiseEstimate",
+    "derivative_rounding",
     "ecnoise_table",
     "forward_noise",
     "gamma",
@@ -301,3 +302,39 @@ def forward_noise(
         spacing=np.asarray(used, dtype=np.float64).reshape(out_shape),
         evaluations=evaluations,
     )
+
+
+def derivative_rounding(err_out: Any, d1: Any, d2: Any) -> F64:
+    """What a rounding error of the forward's value can do to a derivative computed from it.
+
+    A backward formula evaluated from a rounded value (sigmoid's ``A (1 - A)``, tanh's
+    ``1 - A^2``, a second derivative from a rounded sigmoid) is the exact derivative at a
+    nearby input: the one where the forward takes the rounded value. If the value errs by
+    ``err_out``, that input is ``dz`` away with ``|f'| dz + |f''| dz^2 / 2 = err_out``, and the
+    derivative there differs by ``|f''| dz``. So the allowance is bounded by what rounding can
+    do to the *derivative*: zero for an affine function whatever ``|A|`` is (a wrong slope at
+    z = 1e12 is caught), ``~eps |A|`` for sigmoid and tanh, and the whole (tiny) derivative
+    where the forward itself rounds to its limit (float32 sigmoid' at z >= 17).
+
+    Parameters
+    ----------
+    err_out : array_like
+        The forward's rounding error per entry (``eps |A|``, or the measured error of the
+        forward in the dtype under test).
+    d1, d2 : array_like
+        First and second derivatives (per Jacobian entry, or along a direction).
+
+    Returns
+    -------
+    ndarray
+        ``|d2| * dz``, broadcast; 0 where ``d2`` or ``err_out`` is 0 and where inputs are not
+        finite.
+    """
+    e = np.abs(np.asarray(err_out, dtype=np.float64))
+    a1 = np.abs(np.asarray(d1, dtype=np.float64))
+    a2 = np.abs(np.asarray(d2, dtype=np.float64))
+    with np.errstate(all="ignore"):
+        denom = a1 + np.sqrt(a1 * a1 + 2.0 * a2 * e)
+        dz = np.where(denom > 0, 2.0 * e / denom, 0.0)
+        out = a2 * dz
+    return np.asarray(np.where(np.isfinite(out), out, 0.0), dtype=np.float64)

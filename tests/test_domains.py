@@ -21,6 +21,7 @@ from harness.domains import (
     real,
     room,
     simplex,
+    stencil_room,
     step_limits,
 )
 from harness.errors import SpecError
@@ -289,3 +290,16 @@ def test_a_forward_that_raises_beyond_its_range() -> None:
 def test_cost_is_small() -> None:
     fr = finite_range(np.exp, np.float64)
     assert fr.evaluations < 200
+
+
+def test_stencil_room_combines_kinks_domain_and_dtype_range() -> None:
+    x = np.array([-3e-299, 0.0, 2.0, 0.9])
+    below, above = stencil_room(x, real(), kinks=(0.0,))
+    assert above[0] == 3e-299 and np.isinf(below[0])
+    assert below[1] == 0.0 and above[1] == 0.0
+    assert below[2] == 2.0 and np.isinf(above[2])
+    below, above = stencil_room(np.array([0.9]), interval(0, 1), kinks=(0.5,))
+    assert below[0] == pytest.approx(0.4) and above[0] == pytest.approx(0.1)
+    fmax = float(np.finfo(np.float32).max)
+    below, above = stencil_room(np.array([fmax / 2]), dtype_max=fmax)
+    assert above[0] == pytest.approx(fmax / 2) and below[0] == pytest.approx(fmax * 1.5)

@@ -7,7 +7,14 @@ import math
 import numpy as np
 import pytest
 
-from harness.noise import FLAT, NOISE, ecnoise_table, forward_noise, gamma
+from harness.noise import (
+    FLAT,
+    NOISE,
+    derivative_rounding,
+    ecnoise_table,
+    forward_noise,
+    gamma,
+)
 
 LD = np.longdouble
 EPS = float(np.finfo(np.float64).eps)
@@ -172,3 +179,35 @@ def test_abscissae_are_exact() -> None:
     est = forward_noise(np.exp, x, np.ones_like(x), elementwise=True)
     assert est.status[0, 0] == NOISE
     assert est.sigma[0, 0] <= 3 * EPS * math.exp(700.0)
+
+
+# -- what rounding of the forward can do to a derivative computed from it ------------------------
+def test_derivative_rounding_affine_is_zero_at_any_magnitude() -> None:
+    """An affine function's slope does not depend on A: no allowance, even at A = 2.5e12."""
+    eps = float(np.finfo(np.float32).eps)
+    assert derivative_rounding(eps * 2.5e12, 2.5, 0.0) == 0.0
+
+
+def test_derivative_rounding_sigmoid_float32_saturated() -> None:
+    """float32 sigmoid at z = 17: A rounds to 1, A (1 - A) = 0 where sigmoid' = 4.1e-8."""
+    eps = float(np.finfo(np.float32).eps)
+    d1 = math.exp(-17.0)
+    allowance = float(derivative_rounding(eps * 1.0, d1, -d1))
+    assert allowance >= d1  # the whole derivative is within what rounding can do
+    assert allowance <= 10 * eps
+
+
+def test_derivative_rounding_second_derivative_from_rounded_sigmoid() -> None:
+    """s (1 - s) in float32 at z = 17 returns 0 (true 4.1e-8): its derivative may be 0 too."""
+    true_f = math.exp(-17.0)
+    err_forward = true_f  # the forward's own error: it returned 0
+    allowance = float(derivative_rounding(err_forward, -true_f, true_f))
+    assert 0.5 * true_f <= allowance <= 2 * true_f
+
+
+def test_derivative_rounding_at_an_extremum() -> None:
+    """f' = 0, f'' != 0: bounded (sqrt(2 e |f''|)), not infinite."""
+    got = float(derivative_rounding(1e-16, 0.0, 2.0))
+    assert got == pytest.approx(math.sqrt(2 * 1e-16 * 2.0))
+    assert float(derivative_rounding(0.0, 1.0, 5.0)) == 0.0
+    assert float(derivative_rounding(np.inf, 1.0, 5.0)) == 0.0
