@@ -26,6 +26,10 @@ Two outcomes are not a measurement, and are reported as such rather than as a nu
   constant between its steps). This is *no information*, never "zero
   noise": the estimate is NaN. Moré and Wild's remedy is a 100 times larger spacing, which is
   tried next.
+* ``"exact"``: the first differences vary but those of some higher order are all exactly
+  zero: the values are exactly a polynomial, as exact code gives (ReLU's z, an affine map at
+  representable points). A 100 times larger spacing is tried; if no noise shows there either,
+  the estimate is 0 (exact code has no noise to measure).
 * ``"smooth"``: no order shows noise; the differences are dominated by the function's own
   variation (the spacing is too large for its features, or the noise is below what the table
   separates). The estimate is NaN; ``upper`` bounds the noise by the smallest level seen.
@@ -50,6 +54,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 __all__ = [
+    "EXACT",
     "FLAT",
     "NOISE",
     "NONFINITE",
@@ -64,6 +69,7 @@ __all__ = [
 F64 = NDArray[np.float64]
 
 NOISE = "noise"
+EXACT = "exact"
 FLAT = "flat"
 SMOOTH = "smooth"
 NONFINITE = "nonfinite"
@@ -86,7 +92,8 @@ class NoiseEstimate:
     sigma : ndarray
         Standard deviation of the forward's noise (NaN where it could not be measured).
     status : ndarray of str
-        ``"noise"`` (measured), ``"flat"`` (constant at every spacing tried: no information,
+        ``"noise"`` (measured), ``"exact"`` (no noise: exactly polynomial values; sigma 0),
+        ``"flat"`` (constant at every spacing tried: no information,
         not zero noise), ``"smooth"`` (no noise separable from the function's variation),
         ``"nonfinite"`` (a stencil point gave inf or NaN).
     order : ndarray of int
@@ -109,8 +116,13 @@ class NoiseEstimate:
 
     @property
     def measured(self) -> NDArray[np.bool_]:
-        """Entries with a measured noise level."""
-        return np.asarray(self.status == NOISE)
+        """Entries with a measured noise level (0 for exact values)."""
+        return np.asarray((self.status == NOISE) | (self.status == EXACT))
+
+    @property
+    def flat(self) -> NDArray[np.bool_]:
+        """Entries where the forward did not change: no information about its noise."""
+        return np.asarray(self.status == FLAT)
 
     def or_else(self, fallback: Any) -> F64:
         """``sigma`` where measured, ``fallback`` (broadcast) elsewhere."""
@@ -161,11 +173,13 @@ def ecnoise_table(fv: F64) -> tuple[F64, NDArray[np.str_], NDArray[np.int64], F6
         levels[j - 1] = np.sqrt(gamma(j) * np.mean(d * d, axis=0))
         sign_change[j - 1] = (np.min(d, axis=0) < 0.0) & (np.max(d, axis=0) > 0.0)
     # Differences of some order exactly zero: the values are exactly a polynomial of lower
-    # degree, as a quantised function is over a stencil shorter than its steps (the output
-    # moves by a whole number of ulps per point). No noise can show at this spacing.
-    flat |= np.any(levels[1:] == 0.0, axis=0)
-    open_ = finite & ~flat
+    # degree. Exact code does that (ReLU's z, an affine function at exactly representable
+    # points), and so does a quantised output moving by a whole number of ulps per point.
+    exact = finite & ~flat & np.any(levels[1:] == 0.0, axis=0)
+    open_ = finite & ~flat & ~exact
     status[finite & flat] = FLAT
+    status[exact] = EXACT
+    sigma[exact] = 0.0
     for k in range(P - 3):
         lv = levels[k : k + 3]
         lo, hi = np.min(lv, axis=0), np.max(lv, axis=0)
@@ -176,7 +190,7 @@ def ecnoise_table(fv: F64) -> tuple[F64, NDArray[np.str_], NDArray[np.int64], F6
         open_ &= ~ok
     smooth = status == SMOOTH
     upper[smooth] = np.min(levels[:, smooth], axis=0)
-    measured = status == NOISE
+    measured = (status == NOISE) | (status == EXACT)
     upper[measured] = sigma[measured]
     return sigma * scale, status.astype(str), order, upper * scale
 
@@ -250,7 +264,7 @@ def forward_noise(
     used: F64 = np.empty(0)
     order: NDArray[np.int64] = np.empty(0, dtype=np.int64)
     status: NDArray[Any] = np.empty(0, dtype=object)
-    seen_flat = seen_smooth = np.zeros(0, dtype=bool)
+    seen_flat = seen_smooth = seen_exact = retried = np.zeros(0, dtype=bool)
     out_shape: tuple[int, ...] = ()
     evaluations = 0
     for round_ in range(max(1, tries)):
@@ -268,22 +282,33 @@ def forward_noise(
             sigma, order, upper, used = sg, od, up, here
             status = stt.astype(object)
             seen_flat, seen_smooth = stt == FLAT, stt == SMOOTH
+            seen_exact = stt == EXACT
+            retried = np.zeros(stt.shape, dtype=bool)
         else:
-            open_ = np.isin(status, (FLAT, SMOOTH))
+            open_ = np.isin(status, (FLAT, SMOOTH, EXACT))
             better = open_ & np.isin(stt, (NOISE, NONFINITE))
             for arr, val in ((sigma, sg), (order, od), (upper, up), (used, here)):
                 arr[better] = val[better]
             status[better] = stt[better]
             still = open_ & ~better
             upper[still] = np.fmin(upper[still], up[still])
-            status[still & (stt == SMOOTH) & ~seen_flat] = SMOOTH
+            status[still & (stt == SMOOTH) & ~seen_flat & ~seen_exact] = SMOOTH
+            exact_now = still & (stt == EXACT)
+            status[exact_now] = EXACT
+            sigma[exact_now] = 0.0
+            upper[exact_now] = 0.0
             seen_flat |= still & (stt == FLAT)
             seen_smooth |= still & (stt == SMOOTH)
-        # Flat at one spacing and smooth at a larger one: no spacing shows the noise.
-        stuck = seen_flat & seen_smooth
+            seen_exact |= exact_now
+        # Flat (or exact) at one spacing and smooth at a larger one: no spacing shows noise.
+        stuck = (seen_flat | seen_exact) & seen_smooth
         status[stuck & (status == SMOOTH)] = FLAT
-        want_up = (status == FLAT) & ~stuck
-        want_down = (status == SMOOTH) & ~seen_flat
+        status[seen_exact & (status == FLAT)] = EXACT
+        # Exact values get one larger spacing (a quantised output can look exact at a small
+        # one); flat ones keep growing while rounds remain.
+        want_up = ((status == FLAT) & ~stuck) | ((status == EXACT) & ~retried)
+        retried = retried | (status == EXACT)
+        want_down = (status == SMOOTH) & ~seen_flat & ~seen_exact
         if not (want_up.any() or want_down.any()):
             break
         if elementwise and out_shape == x64.shape:

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from harness.noise import (
+    EXACT,
     FLAT,
     NOISE,
     derivative_rounding,
@@ -211,3 +212,15 @@ def test_derivative_rounding_at_an_extremum() -> None:
     assert got == pytest.approx(math.sqrt(2 * 1e-16 * 2.0))
     assert float(derivative_rounding(0.0, 1.0, 5.0)) == 0.0
     assert float(derivative_rounding(np.inf, 1.0, 5.0)) == 0.0
+
+
+def test_exact_code_has_zero_noise_not_flat() -> None:
+    """ReLU's positive side and an affine map at representable points: exact, sigma 0."""
+    x = np.array([[3.0, 1e12], [0.5, 7.0]])
+    est = forward_noise(lambda z: np.maximum(z, 0), x, np.ones_like(x), elementwise=True)
+    assert np.all(est.status == EXACT), est
+    assert np.all(est.sigma == 0)
+    assert not est.flat.any() and est.measured.all()
+    est = forward_noise(lambda z: 2.5 * z, np.array([[1e6]]), np.ones((1, 1)))
+    assert est.status[0, 0] in (EXACT, NOISE)
+    assert est.sigma[0, 0] <= 4 * EPS * 2.5e6
