@@ -6,11 +6,16 @@ inputs, with tolerances from an error model, and reports pass/fail with error ma
 
 Public API
 ----------
-Spec, register, REGISTRY, Registry
-    What to verify.
+Spec, Structure, register, REGISTRY, Registry
+    What to verify (several inputs, constants, shapes and domains: see Spec;
+    harness.domains for where inputs live).
 verify, verify_at, assert_verified
     How to verify it.
-RunResult, CheckResult, Worst, InputRecord
+verify_params, register_params, params_spec
+    A whole network from its parameter dictionary, one verdict per parameter.
+second_order
+    A spec's VJP as a spec of its own: second derivatives.
+RunResult, CheckResult, Worst, InputRecord, InputVerdict
     Results (immutable, JSON-serialisable).
 HarnessError and subclasses
     Errors in the use of the harness (never a verdict).
@@ -25,10 +30,13 @@ from harness.errors import (
     SpecError,
     UsageError,
 )
+from harness.params import ParamsResult, params_spec, register_params, verify_params
 from harness.registry import REGISTRY, Registry, load_modules, register
-from harness.results import CheckResult, InputRecord, RunResult, SpecReport, Worst
+from harness.results import CheckResult, InputRecord, InputVerdict, RunResult, SpecReport, Worst
 from harness.runner import assert_verified, verify, verify_at
+from harness.second_order import second_order
 from harness.spec import Spec
+from harness.structure import Structure
 
 __version__ = "0.1.0"
 
@@ -39,7 +47,9 @@ __all__ = [
     "ErrorModel",
     "HarnessError",
     "InputRecord",
+    "InputVerdict",
     "JacobianTooLargeError",
+    "ParamsResult",
     "Registry",
     "RegistryError",
     "ReportError",
@@ -47,12 +57,17 @@ __all__ = [
     "Spec",
     "SpecError",
     "SpecReport",
+    "Structure",
     "UsageError",
     "Worst",
     "__version__",
     "assert_verified",
     "load_modules",
+    "params_spec",
     "register",
+    "register_params",
+    "second_order",
     "verify",
     "verify_at",
+    "verify_params",
 ]

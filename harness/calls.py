@@ -39,16 +39,19 @@ CALL_FAILURE_KINDS: tuple[str, ...] = (
     "dtype",
     "nonfinite",
     "structure",
+    "gradients",
 )
 
 
 class CallFailure(Exception):
     """A call into the function under test misbehaved; ``kind`` names how."""
 
-    def __init__(self, kind: str, message: str) -> None:
+    def __init__(self, kind: str, message: str, point: dict[str, Array] | None = None) -> None:
         super().__init__(message)
         self.kind = kind
         self.message = message
+        # The exact arguments of the call that misbehaved (shown in reports).
+        self.point = dict(point) if point is not None else None
 
 
 class _Timeout(BaseException):
@@ -121,6 +124,10 @@ class Caller:
         # A function that once ran out of time is not called again on this input: every
         # later call would cost the full limit again.
         self.timed_out: dict[str, CallFailure] = {}
+        # Results returned in another dtype than the contract's, by function: one finding
+        # each, and the values are still checked.
+        self.dtype_findings: dict[str, str] = {}
+        self._out_shapes: dict[tuple[tuple[int, ...], ...], tuple[int, ...]] = {}
 
     # -- the guard ------------------------------------------------------------------------
     @contextmanager
@@ -160,12 +167,10 @@ class Caller:
         fn: Callable[..., Any],
         args: dict[str, Array],
         *,
-        out_shape: tuple[int, ...],
-        out_dtype: np.dtype[Any] | None,
         layout: str | None = None,
-        check_finite: bool = True,
         fresh: bool = False,
-    ) -> Array:
+    ) -> Any:
+        """Call ``fn`` on copies of ``args``; raise CallFailure on exceptions and in-place edits."""
         if what in self.timed_out:
             raise self.timed_out[what]
         lay = self.layout if layout is None else layout
@@ -188,7 +193,9 @@ class Caller:
         except (Exception, SystemExit) as exc:  # the function under test may raise anything
             shapes = ", ".join(f"{k}: {v.shape} {v.dtype}" for k, v in args.items())
             raise CallFailure(
-                "raised", f"{what} raised {type(exc).__name__}: {exc} (called with {shapes})"
+                "raised",
+                f"{what} raised {type(exc).__name__}: {exc} (called with {shapes})",
+                point=args,
             ) from None
         finally:
             self.counts.seconds[what] = self.counts.seconds.get(what, 0.0) + (
@@ -200,101 +207,243 @@ class Caller:
                     "inplace",
                     f"{what} modifies {k} in place: the harness passed a copy and found it "
                     f"changed after the call; compute into new arrays instead",
-                )
-        if not isinstance(out, np.ndarray):
-            raise CallFailure(
-                "type",
-                f"{what} returned {type(out).__name__}, expected a numpy.ndarray of shape "
-                f"{out_shape}",
-            )
-        if out.shape != out_shape:
-            hint = " (the transpose?)" if out.shape == out_shape[::-1] else ""
-            raise CallFailure(
-                "shape", f"{what} returned shape {out.shape}, expected {out_shape}{hint}"
-            )
-        if out_dtype is not None and out.dtype != out_dtype:
-            raise CallFailure(
-                "dtype",
-                f"{what} returned dtype {out.dtype} for {self.dtype} input; expected "
-                f"{out_dtype} (a silent change of precision)",
-            )
-        if not np.issubdtype(out.dtype, np.inexact):
-            raise CallFailure("dtype", f"{what} returned non-floating dtype {out.dtype}")
-        if check_finite and not np.isfinite(out).all():
-            finite_in = all(np.isfinite(v).all() for v in args.values())
-            if finite_in:
-                bad = tuple(np.argwhere(~np.isfinite(out))[0])
-                raise CallFailure(
-                    "nonfinite",
-                    f"{what} returned non-finite {out[bad]} at {fmt_index(bad)} for finite input",
+                    point=args,
                 )
         return out
 
-    # -- the three functions ----------------------------------------------------------------
+    def _result(
+        self,
+        what: str,
+        out: Any,
+        args: dict[str, Array],
+        *,
+        out_shape: tuple[int, ...],
+        check_dtype: bool,
+        check_finite: bool = True,
+        label: str = "",
+    ) -> Array:
+        """Check one returned array's type, shape, dtype and finiteness."""
+        label = label or what
+        if isinstance(out, float) and not out_shape and not isinstance(out, np.floating):
+            # A Python float carries no dtype: a scalar cost in the run's dtype.
+            out = np.asarray(out, dtype=self.dtype)
+        elif isinstance(out, np.generic):
+            out = np.asarray(out)
+        if not isinstance(out, np.ndarray):
+            raise CallFailure(
+                "type",
+                f"{label} returned {type(out).__name__}, expected a numpy.ndarray of shape "
+                f"{out_shape}",
+                point=args,
+            )
+        if out.shape != out_shape:
+            raise CallFailure(
+                "shape",
+                f"{label} returned shape {out.shape}, expected {out_shape}"
+                + self._shape_hint(out.shape, out_shape),
+                point=args,
+            )
+        if not np.issubdtype(out.dtype, np.inexact) or (np.iscomplexobj(out) and check_dtype):
+            raise CallFailure(
+                "dtype", f"{label} returned non-floating dtype {out.dtype}", point=args
+            )
+        if check_dtype and out.dtype != self.expected_dtype:
+            self.dtype_findings.setdefault(
+                label,
+                f"{label} returns {out.dtype} for {self.dtype} input (expected "
+                f"{self.expected_dtype}); values checked as returned",
+            )
+        if check_finite and not np.isfinite(out).all():
+            finite_in = all(np.isfinite(v).all() for v in args.values())
+            if finite_in:
+                bad = tuple(int(i) for i in np.argwhere(~np.isfinite(out))[0])
+                raise CallFailure(
+                    "nonfinite",
+                    f"{label} returned non-finite {out[bad]} at {fmt_index(bad)} for finite input",
+                    point=args,
+                )
+        return out
+
+    def _shape_hint(self, got: tuple[int, ...], want: tuple[int, ...]) -> str:
+        if got == want[::-1] and got != want:
+            return " (the transpose?)"
+        return ""
+
+    @property
+    def expected_dtype(self) -> np.dtype[Any]:
+        """The dtype results must have: the run's, or the spec's declared ``output_dtype``."""
+        if self.spec.output_dtype is not None:
+            return np.dtype(self.spec.output_dtype)
+        return self.dtype
+
+    # -- naming of the arguments ------------------------------------------------------------
+    @property
+    def _legacy(self) -> bool:
+        return self.spec.inputs == ("Z",)
+
+    def _names(self) -> tuple[str, str]:
+        """Names of the output and its cotangent in messages."""
+        return ("A", "dA") if self._legacy else ("output", "d_output")
+
+    def output_shape(self, xs: tuple[Array, ...]) -> tuple[int, ...]:
+        """The output's shape for inputs of these shapes (from the signature)."""
+        key = tuple(x.shape for x in xs)
+        shape = self._out_shapes.get(key)
+        if shape is None:
+            sig = self.spec.signature
+            sizes = sig.bind(key, self.spec.inputs)
+            shape = sig.output_shape(sizes)
+            self._out_shapes[key] = shape
+        return shape
+
+    # -- the functions ------------------------------------------------------------------------
     def forward(
         self,
-        Z: Array,
+        xs: tuple[Array, ...] | Array,
         *,
         oracle: bool = False,
         layout: str | None = None,
         check_finite: bool = True,
         fresh: bool = False,
     ) -> Array:
-        """``spec.forward(Z)``; ``oracle=True`` allows any floating output dtype.
+        """``spec.forward(*xs)``; ``oracle=True`` allows any floating output dtype.
 
-        ``fresh=True`` hands over ``Z`` itself: for temporaries the harness never reads again
-        (the stacked points of the finite-difference oracle), where a protective copy and the
-        in-place check after the call would only cost time.
+        ``fresh=True`` hands over the arrays themselves: for temporaries the harness never
+        reads again, where a protective copy and the in-place check would only cost time.
         """
+        xs = _as_tuple(xs)
         self.counts.forward += 1
-        self.counts.forward_columns += Z.shape[1] if Z.ndim == 2 else 1
-        out_dtype = None if oracle else Z.dtype
-        return self._call(
+        self.counts.forward_columns += xs[0].shape[-1] if xs[0].ndim == 2 else 1
+        args = dict(zip(self.spec.inputs, xs, strict=True))
+        out = self._call("forward", self.spec.forward, args, layout=layout, fresh=fresh)
+        if isinstance(out, np.generic):
+            out = np.asarray(out)  # a numpy scalar (a cost): a 0-d array
+        if oracle and isinstance(out, np.ndarray) and np.iscomplexobj(out):
+            return out
+        return self._result(
             "forward",
-            self.spec.forward,
-            {"Z": Z},
-            out_shape=Z.shape,
-            out_dtype=out_dtype,
-            layout=layout,
+            out,
+            args,
+            out_shape=self.output_shape(xs),
+            check_dtype=not oracle,
             check_finite=check_finite,
-            fresh=fresh,
         )
 
-    def vjp(self, Z: Array, A: Array, dA: Array, *, layout: str | None = None) -> Array:
-        """``spec.vjp(Z, A, dA)``, output checked to have Z's shape and dtype."""
+    def vjp(
+        self, xs: tuple[Array, ...] | Array, A: Array, dA: Array, *, layout: str | None = None
+    ) -> tuple[Array, ...]:
+        """``spec.vjp(*xs, A, dA)``: one gradient per differentiable input, each checked.
+
+        Returns a tuple even for one input (the spec may return a bare array then).
+        """
+        xs = _as_tuple(xs)
         self.counts.vjp += 1
-        self.counts.vjp_columns += Z.shape[1] if Z.ndim == 2 else 1
-        return self._call(
-            "vjp",
-            self.spec.vjp,
-            {"Z": Z, "A": A, "dA": dA},
-            out_shape=Z.shape,
-            out_dtype=Z.dtype,
-            layout=layout,
+        self.counts.vjp_columns += xs[0].shape[-1] if xs[0].ndim == 2 else 1
+        out_name, d_name = self._names()
+        args = dict(zip(self.spec.inputs, xs, strict=True))
+        args[out_name] = A
+        args[d_name] = dA
+        out = self._call("vjp", self.spec.vjp, args, layout=layout)
+        grads = self._plumbing(out, xs, args)
+        diff = self.spec.diff_inputs
+        return tuple(
+            self._result(
+                "vjp",
+                g,
+                args,
+                out_shape=xs[self.spec.inputs.index(n)].shape,
+                check_dtype=True,
+                label="vjp" if len(diff) == 1 else f"vjp's gradient for `{n}`",
+            )
+            for n, g in zip(diff, grads, strict=True)
         )
 
-    def jvp(self, Z: Array, A: Array, dZ: Array, *, layout: str | None = None) -> Array:
-        """``spec.jvp(Z, A, dZ)``, output checked to have A's shape and dtype."""
+    def _plumbing(self, out: Any, xs: tuple[Array, ...], args: dict[str, Array]) -> tuple[Any, ...]:
+        """The gradients as a tuple, or a CallFailure that says what is wrong with them."""
+        diff = self.spec.diff_inputs
+        if len(diff) == 1 and not isinstance(out, tuple):
+            return (out,)
+        if not isinstance(out, (tuple, list)):
+            raise CallFailure(
+                "gradients",
+                f"vjp returned one {type(out).__name__}; expected a tuple of {len(diff)} "
+                f"gradients, one per differentiable input ({', '.join(diff)}) in that order",
+                point=args,
+            )
+        grads = tuple(out)
+        if len(grads) != len(diff):
+            extra = ""
+            if len(grads) == len(self.spec.inputs) and self.spec.constants:
+                consts = ", ".join(f"`{c}`" for c in self.spec.constants)
+                extra = f"; it seems to return a gradient for the constant(s) {consts} too"
+            raise CallFailure(
+                "gradients",
+                f"vjp returned {len(grads)} gradient(s); expected {len(diff)}, one per "
+                f"differentiable input ({', '.join(diff)}) in that order{extra}",
+                point=args,
+            )
+        shapes = {n: xs[self.spec.inputs.index(n)].shape for n in diff}
+        for i, (n, g) in enumerate(zip(diff, grads, strict=True)):
+            if g is None:
+                raise CallFailure(
+                    "gradients",
+                    f"vjp returned None for `{n}` (gradient {i + 1} of {len(diff)}); every "
+                    f"differentiable input needs a gradient (zeros if it has no effect)",
+                    point=args,
+                )
+            shape = getattr(g, "shape", None)
+            if shape is None or tuple(shape) == shapes[n]:
+                continue
+            owners = [o for o in diff if shapes[o] == tuple(shape) and o != n]
+            if owners:
+                raise CallFailure(
+                    "gradients",
+                    f"gradient {i + 1} has shape {tuple(shape)}, which is `{owners[0]}`'s, not "
+                    f"`{n}`'s {shapes[n]}: are the gradients in the order of `inputs` "
+                    f"({', '.join(diff)})?",
+                    point=args,
+                )
+            hint = ""
+            out_shape = self.output_shape(xs)
+            if tuple(shape) == out_shape:
+                hint = " (the output's shape: a sum over the broadcast axis missing?)"
+            raise CallFailure(
+                "gradients",
+                f"gradient for `{n}` has shape {tuple(shape)}; expected {shapes[n]}{hint}",
+                point=args,
+            )
+        return grads
+
+    def jvp(
+        self,
+        xs: tuple[Array, ...] | Array,
+        A: Array,
+        tangents: tuple[Array, ...] | Array,
+        *,
+        layout: str | None = None,
+    ) -> Array:
+        """``spec.jvp(*xs, A, *tangents)``, output checked to have A's shape."""
         assert self.spec.jvp is not None
+        xs = _as_tuple(xs)
+        tangents = _as_tuple(tangents)
         self.counts.jvp += 1
-        self.counts.jvp_columns += Z.shape[1] if Z.ndim == 2 else 1
-        return self._call(
-            "jvp",
-            self.spec.jvp,
-            {"Z": Z, "A": A, "dZ": dZ},
-            out_shape=A.shape,
-            out_dtype=Z.dtype,
-            layout=layout,
-        )
+        self.counts.jvp_columns += xs[0].shape[-1] if xs[0].ndim == 2 else 1
+        out_name, _ = self._names()
+        args = dict(zip(self.spec.inputs, xs, strict=True))
+        args[out_name] = A
+        for n, t in zip(self.spec.diff_inputs, tangents, strict=True):
+            args["dZ" if self._legacy else f"d{n}"] = t
+        out = self._call("jvp", self.spec.jvp, args, layout=layout)
+        return self._result("jvp", out, args, out_shape=A.shape, check_dtype=True)
 
     def jacobian(self, z: Array, a: Array, shape: tuple[int, int]) -> Array:
         """``spec.jacobian(z, a)``, output checked to have ``shape``."""
         assert self.spec.jacobian is not None
         self.counts.jacobian += 1
-        return self._call(
-            "jacobian",
-            self.spec.jacobian,
-            {"z": z, "a": a},
-            out_shape=shape,
-            out_dtype=None,
-        )
+        args = {"z": z, "a": a}
+        out = self._call("jacobian", self.spec.jacobian, args)
+        return self._result("jacobian", out, args, out_shape=shape, check_dtype=False)
+
+
+def _as_tuple(x: Any) -> tuple[Array, ...]:
+    return tuple(x) if isinstance(x, (tuple, list)) else (x,)

@@ -39,14 +39,17 @@ class ExampleStore:
         p = self.path(spec, dtype)
         try:
             with np.load(p, allow_pickle=False) as data:
-                Z = np.array(data["Z"])
                 meta = [str(v) for v in data["meta"]]
+                keys = sorted(
+                    (k for k in data.files if k.startswith("a")), key=lambda k: int(k[1:])
+                )
+                arrays = tuple(np.array(data[k]) for k in keys)
         except (OSError, KeyError, ValueError):
             return None
-        if Z.dtype.name != dtype or len(meta) != 3:
+        if not arrays or arrays[0].dtype.name != dtype or len(meta) != 3:
             return None
         family, layout, seed = meta
-        return Example(Z=Z, family=family, layout=layout, probe_seed=int(seed))
+        return Example(arrays=arrays, family=family, layout=layout, probe_seed=int(seed))
 
     def save(self, spec: str, dtype: str, ex: Example) -> None:
         """Keep ``ex`` (atomically: a crash leaves the previous file or none)."""
@@ -56,7 +59,8 @@ class ExampleStore:
         try:
             with os.fdopen(fd, "wb") as fh:
                 meta: Any = np.array([ex.family, ex.layout, str(ex.probe_seed)])
-                np.savez(fh, Z=ex.Z, meta=meta)
+                arrays: dict[str, Any] = {f"a{i}": a for i, a in enumerate(ex.arrays)}
+                np.savez(fh, meta=meta, **arrays)
             os.replace(tmp, target)
         except BaseException:
             with contextlib.suppress(OSError):

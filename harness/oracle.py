@@ -17,12 +17,10 @@ from numpy.typing import NDArray
 from harness.calls import Caller, CallFailure
 from harness.errormodel import ErrorModel
 
-__all__ = ["Evaluator", "Levels", "central_steps", "richardson"]
+__all__ = ["Evaluator", "Levels", "Point", "Probe", "central_steps", "richardson", "shifted"]
 
 F64 = NDArray[np.float64]
 LEVELS = 3  # steps t, t/2, t/4
-# Largest number of elements one batched forward call may take.
-MAX_BATCH_ELEMENTS = 1 << 18
 
 
 def central_steps(
@@ -91,138 +89,80 @@ def richardson(r0: Any, r1: Any, r2: Any, noise: Any = 0.0) -> tuple[Any, Any]:
     return rb, np.where(asymptotic, err, np.inf)
 
 
+Point = tuple[F64, ...]
+# A probe moves some inputs (arrays) and leaves the others (None) where they are.
+Probe = tuple[F64 | None, ...]
+
+
+def shifted(x: Point, P: Probe, scale: float = 1.0) -> Point:
+    """``x + scale * P``, inputs the probe does not move passed through unchanged."""
+    return tuple(xi if Pi is None else xi + scale * Pi for xi, Pi in zip(x, P, strict=True))
+
+
 @dataclass(frozen=True)
 class Levels:
-    """Forward values at x + P/2^k and x - P/2^k, k = 0, 1, 2, and the realised steps."""
+    """Forward values at x + P/2^k and x - P/2^k, k = 0, 1, 2, and the realised steps.
+
+    ``delta[k][i]`` is ``(x_i + P_i/2^k) - (x_i - P_i/2^k)`` as realised in float64, for each
+    input i the probe moves (None for the others).
+    """
 
     plus: tuple[F64, ...]
     minus: tuple[F64, ...]
-    delta: tuple[F64, ...]  # (x + P_k) - (x - P_k), as realised in float64
+    delta: tuple[tuple[F64 | None, ...], ...]
 
 
 class Evaluator:
-    """Evaluates the forward in float64 at many points, batching where the structure allows.
+    """Evaluates the forward in float64 at points near the input, one call per point.
 
-    For an elementwise or columnwise function, several points are evaluated in one call by
-    stacking them as extra columns. This relies on the declared structure, which the
-    ``structure`` check verifies independently.
+    Points are tuples with one array per input (constants included, never moved).
     """
 
-    def __init__(self, caller: Caller, structure: str, *, batch: bool = True) -> None:
+    def __init__(self, caller: Caller) -> None:
         self.caller = caller
-        self.structure = structure
-        self.batch = batch and structure in ("elementwise", "columnwise")
-        self._centre: tuple[F64, F64] | None = None
 
-    def set_centre(self, x: F64, fx: F64) -> None:
-        """The unbatched ``forward(x)``: every batch re-evaluates x and must reproduce it.
-
-        Stacking points as extra columns is only sound if the declared structure holds; a
-        function that mixes columns would silently corrupt the oracle. Re-evaluating the
-        centre in each batch turns that into a loud failure instead.
-        """
-        self._centre = (x, fx)
-
-    def forward64(self, xs: Sequence[F64], *, batch: bool = True, fresh: bool = False) -> list[F64]:
+    def forward64(self, xs: Sequence[Point], *, fresh: bool = True) -> list[F64]:
         """``forward`` at each float64 point, returned as float64 arrays.
 
-        ``fresh=True``: the points are the caller's temporaries, already stacked as columns
-        (so the declared structure is relied on); each is evaluated in one call, with the
-        centre re-evaluated beside it and checked.
+        ``fresh=True`` (the default): the points are the oracle's own temporaries, handed
+        over without a protective copy.
         """
-        if not xs:
-            return []
-        if fresh:
-            return [self._stacked(x) for x in xs]
-        if not (batch and self.batch) or xs[0].ndim != 2:
-            return [self._one(x) for x in xs]
-        out: list[F64] = []
-        per = max(1, MAX_BATCH_ELEMENTS // max(1, xs[0].size))
-        for start in range(0, len(xs), per):
-            group = xs[start : start + per]
-            if len(group) == 1:
-                out.append(self._one(group[0]))
-                continue
-            stack = list(group)
-            check = self._centre is not None and self._centre[0].shape[0] == group[0].shape[0]
-            if check:
-                assert self._centre is not None
-                stack.append(self._centre[0])
-            cuts = np.cumsum([a.shape[1] for a in stack])[:-1]
-            y = np.split(self._one(np.concatenate(stack, axis=1), fresh=True), cuts, axis=1)
-            if check:
-                self._same_as_centre(y.pop())
-            out.extend(y)
-        return out
+        return [self._one(x, fresh=fresh) for x in xs]
 
-    def _stacked(self, x: F64) -> F64:
-        if self._centre is None or self._centre[0].shape[0] != x.shape[0]:
-            return self._one(x, fresh=True)
-        y = self._one(np.concatenate([x, self._centre[0]], axis=1), fresh=True)
-        self._same_as_centre(y[:, x.shape[1] :])
-        return y[:, : x.shape[1]]
-
-    def _same_as_centre(self, y: F64) -> None:
-        assert self._centre is not None
-        ref = self._centre[1]
-        eps = float(np.finfo(np.float64).eps)
-        tol = 64.0 * eps * np.maximum(np.abs(ref), np.abs(y)) + float(np.finfo(np.float64).tiny)
-        bad = ~(np.abs(y - ref) <= tol)
-        if bad.any():
-            i = tuple(int(v) for v in np.argwhere(bad)[0])
-            raise CallFailure(
-                "structure",
-                f"forward({self.structure}) is not {self.structure}: evaluated with other "
-                f"columns stacked beside it, A[{i[0]}, {i[1]}] changed from {ref[i]!r} to "
-                f"{y[i]!r}; the declared structure is violated",
-            )
-
-    def forward_complex(self, xs: Sequence[NDArray[np.complex128]]) -> list[Any] | None:
+    def forward_complex(self, xs: Sequence[tuple[Any, ...]]) -> list[Any] | None:
         """``forward`` at complex points, or None when the function does not support them.
 
         Support means: accepts complex input without raising and returns a complex array.
         Whether its imaginary part is a derivative (holomorphic code) is for the caller to
         cross-check.
         """
-        if not xs:
-            return []
         outs: list[Any] = []
-        groups = [list(xs)] if self.batch and xs[0].ndim == 2 else [[x] for x in xs]
-        for group in groups:
-            z = np.concatenate(group, axis=1) if len(group) > 1 else group[0]
+        for z in xs:
             try:
-                y = self.caller.forward(z, oracle=True, fresh=len(group) > 1)
+                y = self.caller.forward(z, oracle=True, fresh=True)
             except CallFailure:
                 return None
             if not np.iscomplexobj(y):
                 return None
-            outs.extend(np.split(y, len(group), axis=1) if len(group) > 1 else [y])
+            outs.append(y)
         return outs
 
-    def _one(self, x: F64, *, fresh: bool = False) -> F64:
+    def _one(self, x: Point, *, fresh: bool = False) -> F64:
         return np.asarray(self.caller.forward(x, oracle=True, fresh=fresh), dtype=np.float64)
 
-    def levels(self, x: F64, probes: Sequence[F64], *, batch: bool = True) -> list[Levels]:
-        """Central-difference stencils at three step levels for each probe direction.
-
-        ``batch=False`` evaluates point by point, relying on no declared structure.
-        """
-        points: list[F64] = []
-        deltas: list[list[F64]] = []
-        for P in probes:
-            ds = []
-            for k in range(LEVELS):
-                Pk = P / float(2**k)
-                xp = x + Pk
-                xm = x - Pk
-                points.extend((xp, xm))
-                ds.append(xp - xm)
-            deltas.append(ds)
-        ys = self.forward64(points) if batch else [self._one(p) for p in points]
+    def levels(self, x: Point, probes: Sequence[Probe]) -> list[Levels]:
+        """Central-difference stencils at three step levels for each probe."""
         result = []
-        for i, ds in enumerate(deltas):
-            block = ys[i * 2 * LEVELS : (i + 1) * 2 * LEVELS]
-            result.append(
-                Levels(plus=tuple(block[0::2]), minus=tuple(block[1::2]), delta=tuple(ds))
-            )
+        for P in probes:
+            plus, minus, deltas = [], [], []
+            for k in range(LEVELS):
+                xp = shifted(x, P, 1.0 / 2**k)
+                xm = shifted(x, P, -1.0 / 2**k)
+                deltas.append(
+                    tuple(None if Pi is None else a - b for Pi, a, b in zip(P, xp, xm, strict=True))
+                )
+                yp, ym = self.forward64([xp, xm])
+                plus.append(yp)
+                minus.append(ym)
+            result.append(Levels(plus=tuple(plus), minus=tuple(minus), delta=tuple(deltas)))
         return result

@@ -16,6 +16,7 @@ __all__ = [
     "HIST_EDGES",
     "CheckResult",
     "InputRecord",
+    "InputVerdict",
     "RunResult",
     "SpecReport",
     "Worst",
@@ -130,13 +131,13 @@ class Worst:
     ulps: float | None
     tolerance: float
     ratio: float
-    location: tuple[int, ...] | None = None
+    location: Any = None
     input: InputRecord | None = None
     replay: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "location": list(self.location) if self.location is not None else None,
+            "location": _location_json(self.location),
             "what": self.what,
             "expected": encode_float(self.expected),
             "got": encode_float(self.got),
@@ -164,6 +165,16 @@ class Worst:
             input=InputRecord.from_dict(d["input"]) if d.get("input") else None,
             replay=d.get("replay", ""),
         )
+
+
+def _location_json(loc: Any) -> Any:
+    """A location as JSON: the index within the input (or output) it names."""
+    if loc is None:
+        return None
+    if isinstance(loc, tuple):
+        return list(loc)
+    idx = loc.input_index if loc.input_index is not None else loc.output_index
+    return list(idx) if idx is not None else None
 
 
 def _f(x: Any) -> float:
@@ -232,6 +243,57 @@ class CheckResult:
 
 
 @dataclass(frozen=True)
+class InputVerdict:
+    """One differentiable input's verdict over every check: is its gradient right?"""
+
+    name: str
+    position: int
+    of: int
+    status: str  # "pass" | "fail" | "skip"
+    error_ratio: float
+    check: str
+    what: str = ""
+    index: tuple[int, ...] | None = None
+    expected: float = 0.0
+    got: float = 0.0
+
+    def line(self) -> str:
+        """ "gradient for `b` (input 2 of 3): wrong at [3, 1] ..." or "...: correct"."""
+        head = f"gradient for `{self.name}` (input {self.position} of {self.of})"
+        if self.status == "skip":
+            return f"{head}: not compared"
+        if self.status == "pass":
+            return f"{head}: correct (worst error/tolerance {self.error_ratio:.3g})"
+        at = f" at {list(self.index)}" if self.index is not None else ""
+        return (
+            f"{head}: wrong{at} ({self.check}: expected {self.expected!r}, got {self.got!r}, "
+            f"{self.error_ratio:.3g} x tolerance)"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["index"] = list(self.index) if self.index is not None else None
+        for k in ("error_ratio", "expected", "got"):
+            d[k] = encode_float(d[k])
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> InputVerdict:
+        return cls(
+            name=d["name"],
+            position=d["position"],
+            of=d["of"],
+            status=d["status"],
+            error_ratio=_f(d["error_ratio"]),
+            check=d["check"],
+            what=d.get("what", ""),
+            index=tuple(d["index"]) if d.get("index") is not None else None,
+            expected=_f(d.get("expected", 0.0)),
+            got=_f(d.get("got", 0.0)),
+        )
+
+
+@dataclass(frozen=True)
 class RunResult:
     """All checks of one spec in one dtype: what ``verify`` and ``verify_at`` return.
 
@@ -257,10 +319,12 @@ class RunResult:
     families: dict[str, int] = field(default_factory=dict)
     replay: str = ""
     strict: bool = False
+    findings: tuple[dict[str, Any], ...] = ()
+    verdicts: tuple[InputVerdict, ...] = ()
 
     @property
     def passed(self) -> bool:
-        return all(c.passed for c in self.checks)
+        return all(c.passed for c in self.checks) and not self.findings
 
     @property
     def failures(self) -> tuple[CheckResult, ...]:
@@ -277,6 +341,10 @@ class RunResult:
         """A readable multi-line summary, failures first and explained."""
         head = "PASSED" if self.passed else "FAILED"
         lines = [f"{head}: spec {self.spec!r} in {self.dtype} ({self.examples} input(s))"]
+        for f in self.findings:
+            lines.append(f"  FAIL  {f['kind']}: {f['message']}")
+        for v in sorted(self.verdicts, key=lambda v: v.status != "fail"):
+            lines.append(f"  {'FAIL' if v.status == 'fail' else 'ok  '}  {v.line()}")
         order = sorted(self.checks, key=lambda c: (c.passed, -c.error_ratio))
         for c in order:
             if c.status == "skip":
@@ -325,6 +393,8 @@ class RunResult:
             "families": dict(self.families),
             "replay": self.replay,
             "strict": self.strict,
+            "findings": [dict(f, checks=list(f["checks"])) for f in self.findings],
+            "verdicts": [v.to_dict() for v in self.verdicts],
             "checks": [c.to_dict() for c in self.checks],
         }
 
@@ -341,6 +411,10 @@ class RunResult:
             families=dict(d.get("families", {})),
             replay=d.get("replay", ""),
             strict=d.get("strict", False),
+            findings=tuple(
+                {**f, "checks": tuple(f.get("checks", ()))} for f in d.get("findings", ())
+            ),
+            verdicts=tuple(InputVerdict.from_dict(v) for v in d.get("verdicts", ())),
         )
 
 

@@ -18,14 +18,21 @@ from numpy.typing import NDArray
 from harness.calls import CALL_FAILURE_KINDS, Caller, CallFailure, Counts
 from harness.checks import CHECK_NAMES, CHECKS, Context, Measurement
 from harness.errormodel import DEFAULT_MODEL, ErrorModel
-from harness.errors import JacobianTooLargeError, UsageError
+from harness.errors import HarnessError, JacobianTooLargeError, UsageError
 from harness.exampledb import ExampleStore
 from harness.oracle import Evaluator
 from harness.profiles import get_profile
 from harness.registry import REGISTRY
-from harness.results import HIST_EDGES, CheckResult, InputRecord, RunResult, Worst
+from harness.results import (
+    HIST_EDGES,
+    CheckResult,
+    InputRecord,
+    InputVerdict,
+    RunResult,
+    Worst,
+)
 from harness.spec import Spec
-from harness.strategies import Example, examples
+from harness.strategies import Example, points
 
 __all__ = ["assert_verified", "run_checks", "verify", "verify_at"]
 
@@ -64,7 +71,7 @@ def _module_flag(spec: Spec) -> str:
 
 def run_checks(
     spec: Spec,
-    Z: NDArray[Any],
+    X: tuple[NDArray[Any], ...] | NDArray[Any],
     *,
     layout: str = "C",
     probe_seed: int = 0,
@@ -77,34 +84,36 @@ def run_checks(
     jacobian: str = "auto",
     counts: Counts | None = None,
     checks: Sequence[str] | None = None,
+    findings: dict[str, str] | None = None,
 ) -> list[Measurement]:
-    """Run the checks on one input; the building block of ``verify`` and ``verify_at``.
+    """Run the checks at one input point; the building block of ``verify`` and ``verify_at``.
 
-    ``checks`` restricts the run to the named checks (all by default), in their usual order.
+    ``X`` has one array per spec input (a bare array for a one-input spec). ``checks``
+    restricts the run to the named checks (all by default), in their usual order.
+    ``findings``, when given, receives the run's call-level findings (a result returned in
+    another dtype than the contract's), one message per function.
     """
     if checks is not None:
         unknown = sorted(set(checks) - set(CHECK_NAMES))
         if unknown:
             raise UsageError(f"Unknown check(s) {unknown}; checks: {', '.join(CHECK_NAMES)}.")
+    X = tuple(X) if isinstance(X, (tuple, list)) else (X,)
     selected = [(n, f) for n, f in CHECKS if checks is None or n in checks]
-    caller = Caller(spec, Z.dtype, timeout)
+    dtype = X[spec.diff_positions[0]].dtype
+    caller = Caller(spec, dtype, timeout)
     if counts is not None:
         caller.counts = counts
     caller.layout = layout
-    evaluator = Evaluator(caller, spec.structure)
-    x = Z.astype(np.float64)
+    evaluator = Evaluator(caller)
+    x = tuple(a.astype(np.float64) for a in X)
     try:
-        A = caller.forward(Z)
-        if Z.dtype == np.float64:
+        A = caller.forward(X)
+        if dtype == np.float64:
             A64, oracle_dtype = A.astype(np.float64), np.dtype(np.float64)
         else:
             raw = caller.forward(x, oracle=True)
             A64, oracle_dtype = raw.astype(np.float64), raw.dtype
-    except CallFailure as exc:
-        return [Measurement.call_failure(name, exc) for name, _ in selected]
-    evaluator.set_centre(x, A64)
-    try:
-        Zp, Ap, noise_f = _perturbed(caller, evaluator, Z, x, A64, model, probe_seed)
+        Xp, Ap, noise_f = _perturbed(caller, evaluator, spec, X, x, A64, model, probe_seed)
     except CallFailure as exc:
         return [Measurement.call_failure(name, exc) for name, _ in selected]
     ctx = Context(
@@ -112,7 +121,7 @@ def run_checks(
         caller=caller,
         evaluator=evaluator,
         model=model,
-        Z=Z,
+        X=X,
         A=A,
         x=x,
         A64=A64,
@@ -123,7 +132,7 @@ def run_checks(
         detail=detail,
         directions=directions,
         max_jacobian_bytes=max_jacobian_bytes,
-        Zp=Zp,
+        Xp=Xp,
         Ap=Ap,
         noise_f=noise_f,
     )
@@ -141,51 +150,81 @@ def run_checks(
             if jacobian == "always":
                 raise
             out.append(Measurement.skip(name, f"{exc}; verified by directional checks only"))
+    if findings is not None:
+        findings.update(caller.dtype_findings)
     return out
 
 
 def _perturbed(
     caller: Caller,
     evaluator: Evaluator,
-    Z: NDArray[Any],
-    x: NDArray[np.float64],
+    spec: Spec,
+    X: tuple[NDArray[Any], ...],
+    x: tuple[NDArray[np.float64], ...],
     A64: NDArray[np.float64],
     model: ErrorModel,
     seed: int,
-) -> tuple[NDArray[Any], NDArray[Any], NDArray[np.float64]]:
-    """The input moved by a few ulps per entry, its forward, and the float64 forward's change.
+) -> tuple[tuple[NDArray[Any], ...], NDArray[Any], NDArray[np.float64]]:
+    """The inputs moved by a few ulps per entry, their forward, and the float64 forward's change.
 
     See harness.errormodel: this measures the rounding that depends on the input's magnitude.
+    Constants are never moved.
     """
-    signs = np.random.default_rng([seed, 1]).choice([-1.0, 1.0], size=Z.shape)
-    eps_d = float(np.finfo(Z.dtype).eps)
-    Zp = (x * (1.0 + signs * model.noise_ulps * eps_d)).astype(Z.dtype)
-    Ap = caller.forward(Zp)
-    xp = x * (1.0 + signs * model.noise_ulps * float(np.finfo(np.float64).eps))
-    noise_f = np.abs(evaluator.forward64([xp], batch=False)[0] - A64)
-    return Zp, Ap, np.where(np.isfinite(noise_f), noise_f, 0.0)
+    rng = np.random.default_rng([seed, 1])
+    eps_d = float(np.finfo(X[spec.diff_positions[0]].dtype).eps)
+    eps64 = float(np.finfo(np.float64).eps)
+    Xp, xp = list(X), list(x)
+    for pos in spec.diff_positions:
+        signs = rng.choice([-1.0, 1.0], size=X[pos].shape)
+        Xp[pos] = (x[pos] * (1.0 + signs * model.noise_ulps * eps_d)).astype(X[pos].dtype)
+        xp[pos] = x[pos] * (1.0 + signs * model.noise_ulps * eps64)
+    Ap = caller.forward(tuple(Xp))
+    noise_f = np.abs(evaluator.forward64([tuple(xp)])[0] - A64)
+    return tuple(Xp), Ap, np.where(np.isfinite(noise_f), noise_f, 0.0)
 
 
-def _validate_input(spec: Spec, Z: Any) -> NDArray[Any]:
-    if not isinstance(Z, np.ndarray):
-        raise UsageError(f"Z must be a numpy array of shape (n, m); got {type(Z).__name__}.")
-    if Z.ndim != 2:
+def _validate_inputs(spec: Spec, X: tuple[Any, ...]) -> tuple[NDArray[Any], ...]:
+    """The inputs of ``verify_at``, checked against the spec; a UsageError says what is wrong."""
+    names = spec.inputs
+    if len(X) != len(names):
         raise UsageError(
-            f"Z must have shape (n, m): n units by m examples, one example per column; "
-            f"got {Z.ndim} dimension(s), shape {Z.shape}. Reshape a single example with "
-            f"z.reshape(-1, 1)."
+            f"Spec {spec.name!r} takes {len(names)} input(s) ({', '.join(names)}), in that "
+            f"order; got {len(X)}."
         )
-    if Z.size == 0:
-        raise UsageError(f"Z is empty (shape {Z.shape}); give at least one unit and example.")
-    if Z.dtype.name not in spec.dtypes:
+    out = []
+    for name, a in zip(names, X, strict=True):
+        if not isinstance(a, np.ndarray):
+            raise UsageError(f"`{name}` must be a numpy array; got {type(a).__name__}.")
+        if spec.single and a.ndim != 2:
+            raise UsageError(
+                f"Z must have shape (n, m): n units by m examples, one example per column; "
+                f"got {a.ndim} dimension(s), shape {a.shape}. Reshape a single example with "
+                f"z.reshape(-1, 1)."
+            )
+        if a.size == 0:
+            raise UsageError(f"`{name}` is empty (shape {a.shape}); give at least one entry.")
+        if a.dtype.name not in spec.dtypes:
+            raise UsageError(
+                f"`{name}` has dtype {a.dtype}; spec {spec.name!r} supports "
+                f"{', '.join(spec.dtypes)}."
+            )
+        if not np.isfinite(a).all():
+            raise UsageError(f"`{name}` contains NaN or infinity; the checks need a finite input.")
+        out.append(a)
+    dts = {a.dtype for a in out}
+    if len(dts) > 1:
         raise UsageError(
-            f"Z has dtype {Z.dtype}; spec {spec.name!r} supports {', '.join(spec.dtypes)}."
+            f"Inputs of {spec.name!r} have different dtypes "
+            f"({', '.join(f'{n}: {a.dtype}' for n, a in zip(names, out, strict=True))}); "
+            f"give every input in the dtype under test."
         )
-    if not np.isfinite(Z).all():
-        raise UsageError("Z contains NaN or infinity; the checks need a finite input.")
-    if Z.shape[0] < spec.min_rows:
+    try:
+        spec.signature.bind(tuple(a.shape for a in out), names)
+    except HarnessError as exc:
+        raise UsageError(f"Inputs of {spec.name!r}: {exc}") from None
+    if out[0].ndim >= 1 and out[0].shape[0] < spec.min_rows:
         raise UsageError(f"Spec {spec.name!r} needs at least {spec.min_rows} row(s).")
-    return Z
+    return tuple(out)
 
 
 @dataclass
@@ -200,6 +239,7 @@ class _Aggregate:
     comparisons: Counter[str] = field(default_factory=Counter)
     ran: Counter[str] = field(default_factory=Counter)
     families: Counter[str] = field(default_factory=Counter)
+    inputs: dict[str, dict[str, Any]] = field(default_factory=dict)
     examples: int = 0
 
     def add(self, ex: Example, ms: list[Measurement]) -> None:
@@ -210,6 +250,7 @@ class _Aggregate:
                 self.worst.setdefault(m.check, (m, ex))
                 continue
             self.ran[m.check] += 1
+            merge_inputs(self.inputs, m)
             self.comparisons[m.check] += m.comparisons
             prev = self.worst.get(m.check)
             if prev is None or prev[0].status == "skip" or m.ratio > prev[0].ratio:
@@ -225,6 +266,49 @@ class _Aggregate:
                 self.ulps[m.check] = max(self.ulps.get(m.check, 0.0), m.ulps)
 
 
+def merge_inputs(acc: dict[str, dict[str, Any]], m: Measurement) -> None:
+    """Fold one measurement's per-input shares into ``acc`` (name -> worst verdict)."""
+    for name, v in m.extra.get("by_input", {}).items():
+        v = {**v, "check": m.check}
+        old = acc.get(name)
+        # A failure wins; among failures, one with an entry index (the jacobian's) says most.
+        rank = (v["status"] == "fail", v.get("index") is not None, v["ratio"])
+        if old is None or rank > (
+            old["status"] == "fail",
+            old.get("index") is not None,
+            old["ratio"],
+        ):
+            acc[name] = v
+
+
+def input_verdicts(spec: Spec, acc: dict[str, dict[str, Any]]) -> tuple[InputVerdict, ...]:
+    """One verdict per differentiable input of a spec with several (none for one input)."""
+    if len(spec.diff_inputs) < 2:
+        return ()
+    out = []
+    for name in spec.diff_inputs:
+        v = acc.get(name)
+        pos = spec.inputs.index(name) + 1
+        if v is None:
+            out.append(InputVerdict(name, pos, len(spec.inputs), "skip", 0.0, "", ""))
+            continue
+        out.append(
+            InputVerdict(
+                name=name,
+                position=pos,
+                of=len(spec.inputs),
+                status="fail" if v["status"] == "fail" else "pass",
+                error_ratio=float(v["ratio"]),
+                check=v["check"],
+                what=v["what"] if v["status"] == "fail" else "",
+                index=tuple(v["index"]) if v.get("index") else None,
+                expected=float(v["expected"]),
+                got=float(v["got"]),
+            )
+        )
+    return tuple(out)
+
+
 def _bin(ratio: float) -> int:
     if not ratio > 0:
         return 0
@@ -234,7 +318,7 @@ def _bin(ratio: float) -> int:
 
 
 def _record(ex: Example) -> InputRecord:
-    return InputRecord.from_array(ex.Z, layout=ex.layout, family=ex.family)
+    return InputRecord.from_array(ex.arrays[0], layout=ex.layout, family=ex.family)
 
 
 def _check_result(
@@ -299,8 +383,7 @@ def _check_result(
 
 def verify_at(
     spec: Spec | str,
-    Z: NDArray[Any],
-    *,
+    *inputs: NDArray[Any],
     layout: str = "C",
     probe_seed: int = 0,
     strict: bool = False,
@@ -320,8 +403,10 @@ def verify_at(
     ----------
     spec : Spec or str
         The spec, or the name of a registered one.
-    Z : ndarray, shape (n, m)
-        The input, in one of the spec's dtypes (the run's dtype is Z's).
+    *inputs : ndarray
+        One array per spec input, positional, in ``spec.inputs`` order (for an activation
+        one ``Z`` of shape (n, m)), all in one of the spec's dtypes (the run's dtype).
+        Nothing is modified.
     layout : {"C", "F", "strided"}
         Memory layout the inputs are handed to the functions in.
     probe_seed : int
@@ -343,17 +428,18 @@ def verify_at(
     RunResult
     """
     spec = _resolve(spec)
-    Z = _validate_input(spec, Z)
+    X = _validate_inputs(spec, inputs)
     if layout not in ("C", "F", "strided"):
         raise UsageError(f"layout must be 'C', 'F' or 'strided'; got {layout!r}.")
     if jacobian not in ("auto", "always"):
         raise UsageError(f"jacobian must be 'auto' or 'always'; got {jacobian!r}.")
-    Z = np.array(Z, copy=True)
+    X = tuple(np.array(a, copy=True) for a in X)
     counts = Counts()
     t0 = time.perf_counter()
+    findings: dict[str, str] = {}
     ms = run_checks(
         spec,
-        Z,
+        X,
         layout=layout,
         probe_seed=probe_seed,
         strict=strict,
@@ -364,14 +450,20 @@ def verify_at(
         jacobian=jacobian,
         max_jacobian_bytes=max_jacobian_bytes,
         counts=counts,
+        findings=findings,
     )
     elapsed = time.perf_counter() - t0
-    ex = Example(Z=Z, family="given", layout=layout, probe_seed=probe_seed)
+    ex = Example(arrays=X, family="given", layout=layout, probe_seed=probe_seed)
     record = _record(ex)
     checks = tuple(_check_result(m.check, m, ex, None, "", record) for m in ms)
+    acc: dict[str, dict[str, Any]] = {}
+    for m in ms:
+        merge_inputs(acc, m)
     return RunResult(
         spec=spec.name,
-        dtype=Z.dtype.name,
+        dtype=X[spec.diff_positions[0]].dtype.name,
+        findings=_findings(findings),
+        verdicts=input_verdicts(spec, acc),
         checks=checks,
         examples=1,
         seed=probe_seed,
@@ -379,6 +471,14 @@ def verify_at(
         evaluations=counts.as_dict(),
         families={"given": 1},
         strict=strict,
+    )
+
+
+def _findings(found: dict[str, str]) -> tuple[dict[str, Any], ...]:
+    """Call-level findings (results in another dtype than the contract's), one per function."""
+    return tuple(
+        {"kind": "dtype", "message": msg, "checks": (), "function": fn}
+        for fn, msg in sorted(found.items())
     )
 
 
@@ -443,6 +543,7 @@ def verify(
         seed = int(np.random.default_rng().integers(0, 2**31))
     agg = _Aggregate()
     counts = Counts()
+    run_findings: dict[str, str] = {}
 
     hyp_settings = settings(
         max_examples=n_examples,
@@ -459,11 +560,11 @@ def verify(
 
     @hyp_seed(seed)
     @hyp_settings
-    @given(examples(spec, dt, prof.sizes))
+    @given(points(spec, dt, prof.sizes))
     def _run(ex: Example) -> None:
         ms = run_checks(
             spec,
-            ex.Z,
+            ex.arrays,
             layout=ex.layout,
             probe_seed=ex.probe_seed,
             strict=strict,
@@ -471,6 +572,7 @@ def verify(
             timeout=timeout,
             directions=prof.directions,
             counts=counts,
+            findings=run_findings,
         )
         agg.add(ex, ms)
         failed = [m.check for m in ms if m.failed]
@@ -543,6 +645,8 @@ def verify(
     return RunResult(
         spec=spec.name,
         dtype=dt.name,
+        findings=_findings(run_findings),
+        verdicts=input_verdicts(spec, agg.inputs),
         checks=tuple(results),
         examples=agg.examples,
         seed=seed,
@@ -564,7 +668,7 @@ def _detail(
     """Re-run one check's worst input with heat map and step curve collection on."""
     if name != "jacobian" or m.what in CALL_FAILURE_KINDS:
         return m
-    ms = run_checks(spec, ex.Z, layout=ex.layout, probe_seed=ex.probe_seed, detail=True, **kw)
+    ms = run_checks(spec, ex.arrays, layout=ex.layout, probe_seed=ex.probe_seed, detail=True, **kw)
     again = next(x for x in ms if x.check == name)
     # Determinism is checked elsewhere; keep the verdict that was measured in the run.
     m.heatmap, m.step_curve = again.heatmap, again.step_curve
@@ -573,22 +677,22 @@ def _detail(
 
 def assert_verified(
     spec: Spec | str,
-    Z: NDArray[Any] | None = None,
-    *,
+    *inputs: NDArray[Any],
     dtypes: Sequence[Any] | None = None,
     **kwargs: Any,
 ) -> list[RunResult]:
     """Verify and raise ``AssertionError`` with a readable summary on any failure.
 
     For a user's own pytest file: ``assert_verified(my_spec)`` verifies on generated inputs
-    in every dtype the spec supports; ``assert_verified(my_spec, Z)`` on one given input.
+    in every dtype the spec supports; ``assert_verified(my_spec, Z)`` (or, for several
+    inputs, ``assert_verified(dense, W, b, A_prev)``) on one given point.
     Keyword arguments go to :func:`verify` or :func:`verify_at`.
     """
     __tracebackhide__ = True
     spec = _resolve(spec)
     runs: list[RunResult] = []
-    if Z is not None:
-        runs.append(verify_at(spec, Z, **kwargs))
+    if inputs:
+        runs.append(verify_at(spec, *inputs, **kwargs))
     else:
         for dt in dtypes or spec.dtypes:
             runs.append(verify(spec, dtype=dt, **kwargs))

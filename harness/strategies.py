@@ -21,7 +21,17 @@ from numpy.typing import NDArray
 
 from harness.spec import Spec
 
-__all__ = ["FAMILIES", "LAYOUTS", "Example", "Sizes", "examples", "families_for"]
+__all__ = [
+    "FAMILIES",
+    "LAYOUTS",
+    "MULTI_FAMILIES",
+    "Example",
+    "Sizes",
+    "examples",
+    "families_for",
+    "multi_examples",
+    "points",
+]
 
 LAYOUTS: tuple[str, ...] = ("C", "F", "strided")
 FAMILIES: tuple[str, ...] = (
@@ -45,19 +55,27 @@ class Sizes:
 
 @dataclass(frozen=True)
 class Example:
-    """One generated input: the array, the family it came from, its layout, a probe seed."""
+    """One generated point: one array per spec input, its family, its layout, a probe seed."""
 
-    Z: NDArray[Any]
+    arrays: tuple[NDArray[Any], ...]
     family: str
     layout: str
     probe_seed: int
 
+    @property
+    def Z(self) -> NDArray[Any]:
+        """The first input (the one input of an activation)."""
+        return self.arrays[0]
+
     def __repr__(self) -> str:
         # Shown by hypothesis when it reports a falsifying example: keep it replayable.
-        vals = np.array2string(self.Z, precision=17, separator=", ", threshold=10**6)
+        parts = []
+        for a in self.arrays:
+            vals = np.array2string(a, precision=17, separator=", ", threshold=10**6)
+            parts.append(f"np.array({vals}, dtype=np.{a.dtype})")
         return (
             f"Example(family={self.family!r}, layout={self.layout!r}, "
-            f"probe_seed={self.probe_seed}, Z=np.array({vals}, dtype=np.{self.Z.dtype}))"
+            f"probe_seed={self.probe_seed}, arrays=({', '.join(parts)},))"
         )
 
 
@@ -78,8 +96,10 @@ def families_for(spec: Spec) -> tuple[str, ...]:
     fams = ["random", "log-magnitude", "saturation", "subnormal"]
     if spec.kinks:
         fams.append("kinks")
-    if spec.structure != "elementwise":
+    if spec.single and spec.structure_label == "columnwise":
         fams += ["ties", "dominant"]
+    elif not spec.single or spec.shapes is not None:
+        return MULTI_FAMILIES
     return tuple(fams)
 
 
@@ -190,4 +210,65 @@ def examples(draw: st.DrawFn, spec: Spec, dtype: Any, sizes: Sizes = Sizes()) ->
         Z = draw(hnp.arrays(dt, (n, m), elements=_elements(family, spec, dt)))
     layout = draw(st.sampled_from(LAYOUTS))
     seed = draw(st.integers(0, 2**32 - 1))
-    return Example(Z=np.ascontiguousarray(Z), family=family, layout=layout, probe_seed=seed)
+    return Example(arrays=(np.ascontiguousarray(Z),), family=family, layout=layout, probe_seed=seed)
+
+
+MULTI_FAMILIES: tuple[str, ...] = ("random", "scaled")
+
+
+@st.composite
+def _dim_sizes(draw: st.DrawFn, spec: Spec, sizes: Sizes) -> dict[str, int]:
+    """Sizes of the signature's named dims, with the coincidences where bugs hide.
+
+    Each dim may copy an earlier one (square weights, n == m), and 1 is always possible
+    (m = 1): a transposed weight or a mean over the wrong axis is a value bug only when
+    those dims differ, and a missing sum only when a dim is not 1.
+    """
+    names = spec.signature.names
+    out: dict[str, int] = {}
+    top = max(sizes.max_n, sizes.max_m)
+    first = spec.signature.inputs[0][0] if spec.signature.inputs[0] else None
+    for name in names:
+        lo = spec.min_rows if name == first else 1
+        tie = draw(st.sampled_from([None, None, *out])) if out else None
+        value = out[tie] if tie is not None else draw(st.integers(lo, max(lo, top)))
+        out[name] = max(lo, value)
+    return out
+
+
+def _input_strategy(
+    spec: Spec, name: str, shape: tuple[int, ...], dt: np.dtype[Any], family: str
+) -> st.SearchStrategy[NDArray[Any]]:
+    dom = spec.domain_of(name)
+    base: st.SearchStrategy[NDArray[Any]] = (
+        dom.strategy(shape, dt) if hasattr(dom, "strategy") else dom(shape, dt)
+    )
+    if family != "scaled" or name in spec.constants or getattr(dom, "name", "") != "real":
+        return base
+    limit = _limit(spec, dt)
+    return st.tuples(base, st.sampled_from([1e-3, 1e-2, 0.1, 10.0, 100.0, 1e3])).map(
+        lambda ab: np.clip(ab[0].astype(np.float64) * ab[1], -limit, limit).astype(dt)
+    )
+
+
+@st.composite
+def multi_examples(draw: st.DrawFn, spec: Spec, dtype: Any, sizes: Sizes = Sizes()) -> Example:
+    """A strategy of :class:`Example` for a spec of several inputs (or a declared signature)."""
+    dt = np.dtype(dtype)
+    dims = draw(_dim_sizes(spec, sizes))
+    shapes = spec.signature.input_shapes(dims)
+    family = draw(st.sampled_from(MULTI_FAMILIES))
+    arrays = tuple(
+        np.ascontiguousarray(draw(_input_strategy(spec, n, sh, dt, family)))
+        for n, sh in zip(spec.inputs, shapes, strict=True)
+    )
+    layout = draw(st.sampled_from(LAYOUTS))
+    seed = draw(st.integers(0, 2**32 - 1))
+    return Example(arrays=arrays, family=family, layout=layout, probe_seed=seed)
+
+
+def points(spec: Spec, dtype: Any, sizes: Sizes = Sizes()) -> st.SearchStrategy[Example]:
+    """The strategy ``verify`` draws from: activations' families, or several inputs'."""
+    if spec.single and spec.shapes is None:
+        return examples(spec, dtype, sizes)
+    return multi_examples(spec, dtype, sizes)

@@ -132,11 +132,11 @@ INVALID_SPECS = {
     ),
     "unknown-structure": (
         _spec_fields(structure="diagonal"),
-        "unknown structure 'diagonal'; use one of 'elementwise', 'columnwise', 'dense'",
+        "unknown structure 'diagonal'; use one of 'elementwise', 'columnwise', 'rowwise', 'dense'",
     ),
     "kinks-on-columnwise": (
         _spec_fields(structure="columnwise", kinks=(0.0,)),
-        "`kinks` are only supported for structure 'elementwise'",
+        "`kinks` are only supported for one-input specs of structure 'elementwise'",
     ),
     "kinks-not-numbers": (_spec_fields(kinks=("zero",)), "`kinks` must be a sequence of numbers"),
     "kinks-not-finite": (_spec_fields(kinks=(math.inf,)), "`kinks` must be finite"),
@@ -350,13 +350,13 @@ BAD_Z = {
     "1-D": (np.ones(3), "got 1 dimension(s), shape (3,)"),
     "0-D": (np.array(1.0), "got 0 dimension(s)"),
     "3-D": (np.ones((2, 2, 2)), "got 3 dimension(s)"),
-    "no-rows": (np.ones((0, 3)), "Z is empty (shape (0, 3))"),
-    "no-columns": (np.ones((3, 0)), "Z is empty (shape (3, 0))"),
-    "nan": (np.array([[1.0, np.nan], [0.0, 2.0]]), "Z contains NaN or infinity"),
-    "inf": (np.array([[1.0, -np.inf], [0.0, 2.0]]), "Z contains NaN or infinity"),
-    "list": ([[1.0, 2.0], [3.0, 4.0]], "Z must be a numpy array of shape (n, m); got list"),
-    "int64": (np.ones((2, 2), dtype=np.int64), "Z has dtype int64"),
-    "complex": (np.ones((2, 2), dtype=np.complex128), "Z has dtype complex128"),
+    "no-rows": (np.ones((0, 3)), "`Z` is empty (shape (0, 3))"),
+    "no-columns": (np.ones((3, 0)), "`Z` is empty (shape (3, 0))"),
+    "nan": (np.array([[1.0, np.nan], [0.0, 2.0]]), "`Z` contains NaN or infinity"),
+    "inf": (np.array([[1.0, -np.inf], [0.0, 2.0]]), "`Z` contains NaN or infinity"),
+    "list": ([[1.0, 2.0], [3.0, 4.0]], "`Z` must be a numpy array; got list"),
+    "int64": (np.ones((2, 2), dtype=np.int64), "`Z` has dtype int64"),
+    "complex": (np.ones((2, 2), dtype=np.complex128), "`Z` has dtype complex128"),
     "float32-unsupported": (np.ones((2, 2), dtype=np.float32), "supports float64"),
     "too-few-rows": (np.ones((1, 3)), "needs at least 2 row(s)"),
 }
@@ -404,7 +404,7 @@ def test_jacobian_over_budget_is_skipped_with_its_size() -> None:
     run = verify_at(act.softmax, Z, max_jacobian_bytes=1000)
     result = run["jacobian"]
     assert result.status == "skip"
-    assert "'softmax' at shape (5, 4) (columnwise)" in result.message
+    assert "'softmax' at Z (5, 4) (columnwise)" in result.message
     assert "over the budget" in result.message
     assert "verified by directional checks only" in result.message
     # A skip is not a failure: the directional checks carry the verdict.
@@ -417,7 +417,7 @@ def test_jacobian_over_budget_is_skipped_with_its_size() -> None:
 def test_jacobian_over_budget_with_always_raises() -> None:
     with pytest.raises(JacobianTooLargeError) as info:
         verify_at(act.softmax, Z_SOFTMAX.copy(), max_jacobian_bytes=1000, jacobian="always")
-    assert "'softmax' at shape (5, 4)" in str(info.value)
+    assert "'softmax' at Z (5, 4)" in str(info.value)
     assert "raise max_jacobian_bytes" in str(info.value)
     assert isinstance(info.value, UsageError)
 
@@ -432,7 +432,7 @@ def test_jacobian_over_budget_message_gives_a_readable_size() -> None:
     sizes = re.findall(r"([0-9.]+) ?(B|bytes|kB|KiB|MB|MiB|GB|GiB)\b", message)
     assert len(sizes) == 2, message
     need, budget = (float(v) * _UNITS[u] for v, u in sizes)
-    assert need == pytest.approx(jacobian_bytes("columnwise", (5, 4)), rel=0.05)
+    assert need == pytest.approx(jacobian_bytes(act.softmax, ((5, 4),), (5, 4)), rel=0.05)
     assert budget == pytest.approx(1000, rel=0.05)
 
 

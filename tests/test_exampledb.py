@@ -27,7 +27,7 @@ def test_counterexample_is_kept_and_tried_first(tmp_path):
 def test_a_passing_run_forgets_the_counterexample(tmp_path):
     spec = RIGHT["relu-derivative-1-at-0"]
     store = ExampleStore(tmp_path)
-    store.save(spec.name, "float64", Example(np.zeros((2, 2)), "kinks", "C", 0))
+    store.save(spec.name, "float64", Example((np.zeros((2, 2)),), "kinks", "C", 0))
     assert harness.verify(spec, max_examples=5, seed=None, database=tmp_path).passed
     assert store.load(spec.name, "float64") is None
 

@@ -206,12 +206,6 @@ WRONG_OUTPUT = {
         unaffected=("jvp_directional",),
         examples=10,  # a square or 1 x 1 input would hide a transpose
     ),
-    "vjp-float32": Case(
-        _misbehaving("vjp-float32", vjp=_vjp_float32),
-        "vjp_directional",
-        ("vjp returned dtype float32 for float64 input", "dtype"),
-        unaffected=("jvp_directional",),
-    ),
     "forward-tuple": Case(
         _misbehaving("forward-returns-tuple", forward=_forward_with_cache),
         "vjp_directional",
@@ -462,6 +456,32 @@ def test_wrong_output_shape_dtype_or_type_fails(case: Case, tmp_path: Path) -> N
     assert run[case.check].worst is not None
     assert run[case.check].worst.what in ("shape", "dtype", "type")
     _run_cli(case, tmp_path)
+
+
+def test_a_wrong_dtype_is_one_finding_and_the_values_are_still_checked() -> None:
+    # A float32 run whose VJP computes in float64 (np.eye(n) style): correct values.
+    Z = np.array([[0.5, -1.0, 2.0], [1.5, -0.25, 0.75]], dtype=np.float32)
+
+    def widened(Z: Any, A: Any, dA: Any) -> Any:
+        return act.sigmoid_backward(Z, A, dA).astype(np.float64)
+
+    right = verify_at(_misbehaving("vjp-float64", vjp=widened), Z)
+    assert not right.passed
+    assert [f["kind"] for f in right.findings] == ["dtype"]
+    assert "vjp returns float64 for float32 input" in right.findings[0]["message"]
+    # The values are right, so every numeric check has its say and passes.
+    assert all(c.status != "fail" for c in right.checks), right.summary()
+
+    def wrong_widened(Z: Any, A: Any, dA: Any) -> Any:
+        return (1.001 * act.sigmoid_backward(Z, A, dA)).astype(np.float64)
+
+    wrong = verify_at(_misbehaving("vjp-float64-wrong", vjp=wrong_widened), Z)
+    assert [f["kind"] for f in wrong.findings] == ["dtype"]
+    assert wrong["jacobian"].status == "fail"
+    # A float64 run whose VJP returns float32: one finding, and float32 accuracy fails.
+    narrowed = verify_at(_misbehaving("vjp-float32", vjp=_vjp_float32), Z.astype(np.float64))
+    assert [f["kind"] for f in narrowed.findings] == ["dtype"]
+    assert "vjp returns float32 for float64 input" in narrowed.findings[0]["message"]
 
 
 @pytest.mark.parametrize("case", IN_PLACE.values(), ids=list(IN_PLACE))

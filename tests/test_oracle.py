@@ -28,11 +28,12 @@ KNOWN = {
 def test_richardson_error_estimate_bounds_the_true_error(name):
     f, df = KNOWN[name]
     x = np.linspace(-3, 3, 61).reshape(1, -1)
-    ev = Evaluator(Caller(_spec(name, f), F64), "elementwise")
+    ev = Evaluator(Caller(_spec(name, f), F64))
     h, _ = central_steps(x, (), DEFAULT_MODEL, F64)
-    lev = ev.levels(x, [h])[0]
-    D = [(lev.plus[k] - lev.minus[k]) / lev.delta[k] for k in range(3)]
-    roundoff = 1.5 * 4 * 2.2e-16 * (np.abs(lev.plus[-1]) + np.abs(lev.minus[-1])) / lev.delta[-1]
+    lev = ev.levels((x,), [(h,)])[0]
+    delta = [d[0] for d in lev.delta]
+    D = [(lev.plus[k] - lev.minus[k]) / delta[k] for k in range(3)]
+    roundoff = 1.5 * 4 * 2.2e-16 * (np.abs(lev.plus[-1]) + np.abs(lev.minus[-1])) / delta[-1]
     est, trunc = richardson(*D, noise=roundoff)
     err = np.abs(est - df(x))
     assert np.all(np.isfinite(trunc))

@@ -17,6 +17,8 @@ from typing import Any
 
 import pytest
 
+import specs  # noqa: F401  (registers the bundled specs)
+from harness import REGISTRY
 from harness.checks import CHECK_NAMES
 
 pytest_plugins = ["pytester"]
@@ -148,10 +150,12 @@ def test_items_have_readable_ids_for_the_bundled_specs(suite: pytest.Pytester) -
     result.assert_outcomes()
     ids = [m.group(1) for line in result.outlines if (m := re.search(r"\[(.+)\]$", line))]
     expected = [
-        f"{spec}-{dtype}-{check}"
-        for spec, dtype, check in itertools.product(BUNDLED, DTYPES, CHECK_NAMES)
+        f"{spec.name}-{dtype}-{check}"
+        for spec in REGISTRY
+        for dtype, check in itertools.product(spec.dtypes, CHECK_NAMES)
     ]
     assert ids == expected
+    assert {i.split("-float")[0] for i in ids} >= set(BUNDLED)
     assert "sigmoid-float64-vjp_directional" in ids
 
 

@@ -61,7 +61,7 @@ def test_float32_sigmoid_rounding_limited_passes_by_default_and_strict_flags_it(
     # ...while strict mode flags it.
     strict = harness.verify_at("sigmoid", Z, strict=True)
     assert not strict["jacobian"].passed
-    assert strict["jacobian"].worst.location[0] == 0
+    assert strict["jacobian"].worst.location.input_index[0] == 0
 
 
 def test_float32_bug_still_caught_against_float64_oracle():

@@ -4,33 +4,55 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
 
 from harness.calls import Caller, CallFailure, fmt_index
 from harness.errormodel import ErrorModel, eps_of
-from harness.oracle import Evaluator
+from harness.oracle import Evaluator, Probe
 from harness.spec import Spec
+from harness.structure import Structure
 
-__all__ = ["Context", "Measurement", "block_sum", "measure"]
+__all__ = ["Context", "Location", "Measurement", "measure"]
 
+T = TypeVar("T")
 F64 = NDArray[np.float64]
 Array = NDArray[Any]
 
 
+@dataclass(frozen=True)
+class Location:
+    """Where a comparison is: which input (by name, position of how many) and which entries.
+
+    ``input`` None means a direction over all differentiable inputs jointly.
+    """
+
+    input: str | None
+    position: int | None
+    of: int
+    input_index: tuple[int, ...] | None = None
+    output_index: tuple[int, ...] | None = None
+
+
 @dataclass
 class Context:
-    """Everything a check needs about one input of one spec in one dtype."""
+    """Everything a check needs about one input point of one spec in one dtype.
+
+    Inputs are tuples with one array per spec input (constants included); ``diff`` gives the
+    positions of the differentiable ones. Input-space vectors (tangents, gradients) are
+    tuples over the differentiable inputs; output-space vectors are arrays of the output's
+    shape.
+    """
 
     spec: Spec
     caller: Caller
     evaluator: Evaluator
     model: ErrorModel
-    Z: Array  # the input, in the dtype under test
-    A: Array  # forward(Z) in the dtype under test
-    x: F64  # Z upcast to float64 (exactly)
+    X: tuple[Array, ...]  # the inputs, in the dtype under test
+    A: Array  # forward(X) in the dtype under test
+    x: tuple[F64, ...]  # X upcast to float64 (exactly)
     A64: F64  # the forward at x, evaluated in float64: the oracle's centre value
     oracle_dtype: np.dtype[Any]
     rng: np.random.Generator
@@ -39,13 +61,32 @@ class Context:
     detail: bool = False  # also collect heat maps and step curves
     max_jacobian_bytes: int = 2 << 30
     directions: int = 2
-    # The input moved by a few ulps per entry (see harness.errormodel): Zp in the dtype under
-    # test with Ap = forward(Zp), and how much the float64 forward moves, per output entry.
-    Zp: Array | None = None
+    # The inputs moved by a few ulps per entry (see harness.errormodel): Xp in the dtype under
+    # test with Ap = forward(Xp), and how much the float64 forward moves, per output entry.
+    Xp: tuple[Array, ...] | None = None
     Ap: Array | None = None
     noise_f: F64 | None = None
     complex_step: bool = True  # try the complex-step oracle (cross-checked) in the jacobian
     cache: dict[str, Any] = field(default_factory=dict)  # work shared between checks
+
+    # -- the spaces --------------------------------------------------------------------------
+    @property
+    def diff(self) -> tuple[int, ...]:
+        return self.spec.diff_positions
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Names of the differentiable inputs."""
+        return self.spec.diff_inputs
+
+    def structure(self, k: int) -> Structure:
+        """Declared structure of the k-th differentiable input."""
+        return self.spec.structures[self.names[k]]
+
+    @property
+    def Z(self) -> Array:
+        """The first differentiable input (the one input of an activation)."""
+        return self.X[self.diff[0]]
 
     @property
     def dtype(self) -> np.dtype[Any]:
@@ -68,48 +109,82 @@ class Context:
     def tiny(self) -> float:
         return float(np.finfo(self.Z.dtype).tiny)
 
-    def floor(self, v_abs: F64) -> F64:
-        """Per input entry: the output-scale and underflow allowance for upstream ``|v|``.
+    def probe(self, tangent: tuple[F64, ...]) -> Probe:
+        """A probe over all inputs from a tangent over the differentiable ones."""
+        P: list[F64 | None] = [None] * len(self.X)
+        for k, pos in enumerate(self.diff):
+            P[pos] = tangent[k]
+        return tuple(P)
 
-        ``eps * c_out * sum |v||A| + tiny * c_tiny * sum |v|``, sums over the entry's block.
+    def location(
+        self,
+        k: int | None,
+        input_index: tuple[int, ...] | None = None,
+        output_index: tuple[int, ...] | None = None,
+    ) -> Location:
+        """Where a comparison is: input k of the differentiable ones (None: all jointly)."""
+        n = len(self.names)
+        if k is None:
+            return Location(None, None, n, None, output_index)
+        pos = self.diff[k]
+        return Location(self.names[k], pos + 1, len(self.X), input_index, output_index)
+
+    # -- error-model terms -------------------------------------------------------------------
+    def floor(self, k: int, v_abs: F64) -> F64:
+        """Per entry of input k: the output-scale and underflow allowance for upstream ``|v|``.
+
+        ``eps * c_out * sum |v||A| + tiny * c_tiny * sum |v|``, sums over the outputs the
+        entry reaches under the declared structure.
         """
-        s = self.spec.structure
-        return self.eps * self.c_out * block_sum(s, v_abs * np.abs(self.A64)) + (
-            self.tiny * self.model.c_tiny * block_sum(s, v_abs)
+        s = self.structure(k)
+        shape = self.x[self.diff[k]].shape
+        return self.eps * self.c_out * s.out_to_in(v_abs * np.abs(self.A64), shape) + (
+            self.tiny * self.model.c_tiny * s.out_to_in(v_abs, shape)
         )
 
     def fd_noise(self) -> F64:
         """Per output entry: measured rounding noise of the float64 forward (0 if unknown)."""
         if self.noise_f is None:
-            return np.zeros(self.x.shape)
+            return np.zeros(self.A64.shape)
         return self.model.c_noise * self.noise_f
 
-    def vjp_noise(self, v: Array, G: F64) -> F64:
-        """``c_noise * |vjp(Zp, Ap, v) - G|``: how much a few-ulp change of Z moves the VJP."""
-        if self.Zp is None or self.Ap is None:
-            return np.zeros(G.shape)
-        Gp = np.asarray(self.caller.vjp(self.Zp, self.Ap, v), dtype=np.float64)
-        return self.model.c_noise * np.abs(Gp - G)
+    def vjp_noise(self, v: Array, G: tuple[F64, ...]) -> tuple[F64, ...]:
+        """``c_noise * |vjp(Xp, Ap, v) - G|``: how much a few-ulp change of X moves the VJP."""
+        if self.Xp is None or self.Ap is None:
+            return tuple(np.zeros(g.shape) for g in G)
+        Gp = self.caller.vjp(self.Xp, self.Ap, v)
+        return tuple(
+            self.model.c_noise * np.abs(np.asarray(gp, dtype=np.float64) - g)
+            for gp, g in zip(Gp, G, strict=True)
+        )
 
-    def jvp_noise(self, u: Array, W: F64) -> F64:
-        """``c_noise * |jvp(Zp, Ap, u) - W|``."""
-        if self.Zp is None or self.Ap is None:
+    def jvp_noise(self, u: tuple[Array, ...], W: F64) -> F64:
+        """``c_noise * |jvp(Xp, Ap, u) - W|``."""
+        if self.Xp is None or self.Ap is None:
             return np.zeros(W.shape)
-        Wp = np.asarray(self.caller.jvp(self.Zp, self.Ap, u), dtype=np.float64)
+        Wp = np.asarray(self.caller.jvp(self.Xp, self.Ap, u), dtype=np.float64)
         return self.model.c_noise * np.abs(Wp - W)
 
     def cast(self, a: F64) -> Array:
         """``a`` rounded to the dtype under test."""
-        return a.astype(self.dtype)
+        return np.asarray(a).astype(self.dtype)
 
-    def random_signed(self) -> F64:
-        """A standard normal array of the input's shape, exactly representable in the dtype.
+    def random_signed(self, shape: tuple[int, ...] | None = None) -> F64:
+        """A standard normal array, exactly representable in the dtype (input's shape default).
 
         Probes are signed: with non-negative probes a softmax Jacobian, which annihilates the
         all-ones direction, hides errors along it.
         """
-        r = self.rng.standard_normal(self.Z.shape)
+        r = self.rng.standard_normal(self.Z.shape if shape is None else shape)
         return np.asarray(self.cast(r), dtype=np.float64)
+
+    def random_out(self) -> F64:
+        """A signed random cotangent of the output's shape."""
+        return self.random_signed(self.A64.shape)
+
+    def random_tangent(self) -> tuple[F64, ...]:
+        """A signed random tangent over every differentiable input."""
+        return tuple(self.random_signed(self.x[p].shape) for p in self.diff)
 
 
 @dataclass
@@ -128,7 +203,7 @@ class Measurement:
     expected: float = 0.0
     got: float = 0.0
     tolerance: float = 0.0
-    location: tuple[int, ...] | None = None
+    location: Location | None = None
     heatmap: dict[str, Any] | None = None
     step_curve: dict[str, Any] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
@@ -156,13 +231,13 @@ class Measurement:
         return self.status == "fail"
 
 
-def block_sum(structure: str, M: F64) -> F64:
-    """For each entry, the sum of ``M`` over the entries its output block depends on."""
-    if structure == "elementwise":
-        return M
-    if structure == "columnwise" and M.ndim == 2:
-        return np.broadcast_to(M.sum(axis=0, keepdims=True), M.shape).copy()
-    return np.full(M.shape, float(M.sum()))
+def always(value: T) -> Callable[[tuple[int, ...]], T]:
+    """A describe/location callback of ``measure`` for a comparison of one number."""
+
+    def const(_i: tuple[int, ...]) -> T:
+        return value
+
+    return const
 
 
 def measure(
@@ -174,7 +249,7 @@ def measure(
     describe: Callable[[tuple[int, ...]], str],
     *,
     err: Any = None,
-    location: Callable[[tuple[int, ...]], tuple[int, ...] | None] | None = None,
+    location: Callable[[tuple[int, ...]], Location | None] | None = None,
     valid: Any = None,
 ) -> Measurement:
     """Compare ``got`` with ``expected`` entry by entry under tolerance ``tol``.
@@ -256,7 +331,7 @@ def measure(
         expected=float(expected[idx]),
         got=float(got[idx]),
         tolerance=float(tol[idx]),
-        location=location(idx) if location is not None else idx,
+        location=location(idx) if location is not None else None,
     )
 
 
@@ -267,6 +342,10 @@ def worst_of(check: str, parts: list[Measurement]) -> Measurement:
         return parts[0] if parts else Measurement.skip(check, "nothing to compare")
     worst = max(live, key=lambda p: p.ratio)
     merged = Measurement(**{**worst.__dict__})
+    merged.extra = dict(worst.extra)
+    unresolved = sum(int(p.extra.get("unresolved", 0)) for p in parts)
+    if unresolved:
+        merged.extra["unresolved"] = unresolved
     merged.check = check
     merged.comparisons = sum(p.comparisons for p in live)
     merged.abs_error = max(p.abs_error for p in live)
@@ -274,6 +353,24 @@ def worst_of(check: str, parts: list[Measurement]) -> Measurement:
     ulps = [p.ulps for p in live if p.ulps is not None]
     merged.ulps = max(ulps) if ulps else None
     return merged
+
+
+def verdict_of(m: Measurement) -> dict[str, Any]:
+    """One input's share of a check: status, worst error/tolerance and where."""
+    loc = m.location
+    return {
+        "status": m.status,
+        "ratio": m.ratio,
+        "what": m.what,
+        "index": list(loc.input_index) if loc is not None and loc.input_index else None,
+        "expected": m.expected,
+        "got": m.got,
+    }
+
+
+def by_input(check: str, parts: dict[str, list[Measurement]]) -> dict[str, dict[str, Any]]:
+    """Per input name, the verdict of its measurements (inputs with none left out)."""
+    return {n: verdict_of(worst_of(check, ms)) for n, ms in parts.items() if ms}
 
 
 def where_str(idx: tuple[int, ...]) -> str:

@@ -1,4 +1,10 @@
-"""Directional checks: the VJP and JVP against finite differences, and the adjoint test."""
+"""Directional checks: the VJP and JVP against finite differences, and the adjoint test.
+
+Input-space vectors are tuples with one array per differentiable input. Every check runs
+jointly (a direction over all inputs at once) and, for a spec with several differentiable
+inputs, once per input (a direction that moves that input only), so a wrong gradient is
+attributed to the input it belongs to.
+"""
 
 from __future__ import annotations
 
@@ -8,39 +14,72 @@ import numpy as np
 from numpy.typing import NDArray
 
 from harness.calls import CallFailure
-from harness.checks.common import Context, Measurement, block_sum, measure, worst_of
+from harness.checks.common import (
+    Context,
+    Location,
+    Measurement,
+    always,
+    by_input,
+    measure,
+    worst_of,
+)
 from harness.oracle import LEVELS, Levels, fd_step, kink_distance, richardson
 
 __all__ = ["check_adjoint", "check_jvp_directional", "check_vjp_directional"]
 
 F64 = NDArray[np.float64]
+Vec = tuple[F64, ...]
 
 
-def _direction(ctx: Context) -> tuple[F64, float]:
-    """A signed random direction kept off kinks, and the step along it.
+def _dot(a: Vec, b: Vec) -> float:
+    return float(sum(float(np.sum(x * y)) for x, y in zip(a, b, strict=True)))
 
-    Entries so large that a step of the base size would span fewer than 16 ulps (|z| above
-    ~2e11 in float64) are left out, so that one step suits every entry moved and the
-    Richardson regime test speaks for all of them; the jacobian check covers those entries
-    one by one with steps of their own.
+
+def _abs_dot(a: Vec, b: Vec) -> float:
+    return float(sum(float(np.sum(np.abs(x * y))) for x, y in zip(a, b, strict=True)))
+
+
+def _edge_distance(ctx: Context, k: int) -> F64:
+    """Distance of each entry of differentiable input k to its domain's edges and kinks."""
+    x = ctx.x[ctx.diff[k]]
+    dom = ctx.spec.domain_of(ctx.names[k])
+    lo, hi = float(getattr(dom, "lo", -np.inf)), float(getattr(dom, "hi", np.inf))
+    dist = np.minimum(x - lo, hi - x)
+    if ctx.spec.kinks:
+        dist = np.minimum(dist, kink_distance(x, ctx.spec.kinks))
+    return np.asarray(dist, dtype=np.float64)
+
+
+def _direction(ctx: Context, only: int | None) -> tuple[Vec, float]:
+    """A signed random direction kept off kinks and domain edges, and the step along it.
+
+    ``only``: move that differentiable input alone (None: all jointly). Entries so large that
+    a step of the base size would span fewer than 16 ulps (|z| above ~2e11 in float64) are
+    left out, so that one step suits every entry moved and the Richardson regime test speaks
+    for all of them; the jacobian check covers those entries one by one with steps of their
+    own.
     """
-    x = ctx.x
     t = ctx.model.base_step(ctx.oracle_dtype)
-    # Representable in the dtype under test, so a JVP sees exactly the direction the finite
-    # differences take.
-    u = ctx.random_signed()
-    coarse = fd_step(x, t, ctx.oracle_dtype) > t
-    # A stencil that straddles a kink is not evidence: entries whose stencil would reach
-    # within half the distance to a kink are left out here (the jacobian check covers them).
-    near = t * np.abs(u) >= 0.5 * kink_distance(x, ctx.spec.kinks)
-    return np.where(near | coarse, 0.0, u), t
+    u = []
+    for k, pos in enumerate(ctx.diff):
+        x = ctx.x[pos]
+        r = ctx.random_signed(x.shape)
+        if only is not None and k != only:
+            u.append(np.zeros_like(r))
+            continue
+        coarse = fd_step(x, t, ctx.oracle_dtype) > t
+        # A stencil that straddles a kink or leaves the domain is not evidence.
+        near = t * np.abs(r) >= 0.5 * _edge_distance(ctx, k)
+        u.append(np.where(near | coarse, 0.0, r))
+    return tuple(u), t
 
 
 @dataclass(frozen=True)
 class _Probe:
     """One random direction pair and the finite-difference stencil along u."""
 
-    u: F64
+    only: int | None
+    u: Vec
     t: float
     v: F64
     levels: Levels | None  # None when u is zero everywhere (all entries next to kinks)
@@ -55,17 +94,30 @@ def _probes(ctx: Context) -> list[_Probe]:
     cached = ctx.cache.get("probes")
     if cached is None:
         cached = []
-        for _ in range(ctx.directions):
-            v = ctx.random_signed()
-            u, t = _direction(ctx)
-            lev = ctx.evaluator.levels(ctx.x, [t * u], batch=False)[0] if u.any() else None
-            cached.append(_Probe(u, t, v, lev))
+        targets: list[int | None] = [None] * ctx.directions
+        if len(ctx.diff) > 1:
+            targets += list(range(len(ctx.diff)))
+        for only in targets:
+            v = ctx.random_out()
+            u, t = _direction(ctx, only)
+            moving = any(a.any() for a in u)
+            P = ctx.probe(tuple(t * a for a in u))
+            lev = ctx.evaluator.levels(ctx.x, [P])[0] if moving else None
+            cached.append(_Probe(only, u, t, v, lev))
         ctx.cache["probes"] = cached
     return list(cached)
 
 
+def _touched(ctx: Context, u: Vec) -> NDArray[np.bool_]:
+    """Outputs the direction can move under the declared structures."""
+    out = np.zeros(ctx.A64.shape, dtype=bool)
+    for k, a in enumerate(u):
+        out |= ctx.structure(k).in_to_out(np.abs(a), ctx.A64.shape) > 0
+    return out
+
+
 def _fd_residual(
-    ctx: Context, u: F64, t: float, v: F64, analytic: F64 | None, lev: Levels
+    ctx: Context, u: Vec, t: float, v: F64, analytic: Vec | None, lev: Levels
 ) -> tuple[float, float, float, float]:
     """Richardson-extrapolated ``<v, J u>`` minus the analytic model, and error terms.
 
@@ -80,33 +132,35 @@ def _fd_residual(
     for k in range(LEVELS):
         tk = t / 2**k
         num = float(np.sum(v * (lev.plus[k] - lev.minus[k])))
+        deltas = tuple(lev.delta[k][pos] for pos in ctx.diff)
         if analytic is not None:
-            num -= float(np.sum(analytic * lev.delta[k]))
+            num -= _dot(analytic, tuple(d if d is not None else 0.0 for d in deltas))  # type: ignore[misc]
         r.append(num / (2.0 * tk))
-        moved = u != 0
-        if moved.any():
-            rel = np.abs(lev.delta[k][moved] / (2.0 * tk) - u[moved]) / np.abs(u[moved])
-            dev = max(dev, float(np.max(rel)))
-    # Outputs whose block the direction leaves untouched cannot change (the structure check
-    # verifies that), so they add no rounding; leaving them out also keeps huge unperturbed
-    # outputs (ReLU at 1e308) from overflowing the estimate.
+        for a, d in zip(u, deltas, strict=True):
+            moved = a != 0
+            if d is not None and moved.any():
+                rel = np.abs(d[moved] / (2.0 * tk) - a[moved]) / np.abs(a[moved])
+                dev = max(dev, float(np.max(rel)))
+    # Outputs the direction cannot reach (the structure check verifies that) add no rounding;
+    # leaving them out also keeps huge unperturbed outputs (ReLU at 1e308) from overflowing
+    # the estimate.
     yp, ym = lev.plus[-1], lev.minus[-1]
-    touched = block_sum(ctx.spec.structure, np.abs(u)) > 0
+    touched = _touched(ctx, u)
     noise = ctx.model.kappa * ctx.eps_o * (np.abs(yp) + np.abs(ym)) + 2.0 * ctx.fd_noise()
     scale = _scaled_sum(np.abs(v[touched]) * noise[touched])
     t_small = t / 2 ** (LEVELS - 1)
     roundoff = 1.5 * scale / (2.0 * t_small)
     value, trunc = richardson(r[0], r[1], r[2], noise=roundoff)
     if analytic is not None:
-        roundoff += ctx.eps_o * float(np.sum(np.abs(analytic) * np.abs(u)))
+        roundoff += ctx.eps_o * _abs_dot(analytic, u)
     return float(value), float(trunc), roundoff, dev
 
 
 def _all_near_kinks(name: str) -> Measurement:
     return Measurement.skip(
         name,
-        "every entry is on or next to a kink, or too large for a common step; see the "
-        "jacobian check",
+        "every entry is on or next to a kink or a domain edge, or too large for a common "
+        "step; see the jacobian check",
     )
 
 
@@ -128,30 +182,67 @@ def _unresolved(name: str) -> Measurement:
     return m
 
 
-def _impl_rounding(ctx: Context, u: F64, v: F64, g: F64) -> float:
+def _terms_per_gradient_entry(ctx: Context) -> int:
+    """Most outputs any gradient entry sums over (rounding grows with the sum's length)."""
+    shape = ctx.A64.shape
+    return max(ctx.structure(k).n_rows(shape) for k in range(len(ctx.diff)))
+
+
+def _terms_per_output_entry(ctx: Context) -> int:
+    """Most input entries any output entry depends on."""
+    return sum(ctx.structure(k).n_probes(ctx.x[p].shape) for k, p in enumerate(ctx.diff))
+
+
+def _impl_rounding(ctx: Context, u: Vec, v: F64, g: Vec) -> float:
     """Rounding the implementation may commit in ``<g, u>`` (see harness.errormodel)."""
-    n_sum = ctx.x.shape[0] if ctx.spec.structure != "elementwise" else 1
-    rel = ctx.model.c_rel * ctx.model.summation_factor(n_sum) * float(np.sum(np.abs(u * g)))
-    return ctx.eps * rel + float(np.sum(np.abs(u) * ctx.floor(np.abs(v))))
+    sf = ctx.model.summation_factor(_terms_per_gradient_entry(ctx))
+    rel = ctx.model.c_rel * sf * _abs_dot(u, g)
+    floor = sum(float(np.sum(np.abs(a) * ctx.floor(k, np.abs(v)))) for k, a in enumerate(u))
+    return ctx.eps * rel + floor
+
+
+def _what(ctx: Context, template: str, only: int | None) -> str:
+    if len(ctx.diff) == 1:
+        return template
+    if only is None:
+        return f"{template} (a direction over all inputs jointly)"
+    return f"{template} (direction along `{ctx.names[only]}` only)"
+
+
+def _where(ctx: Context, only: int | None) -> Location:
+    """The input a direction moved: the one input, the one moved alone, or all (None)."""
+    if len(ctx.diff) == 1:
+        return ctx.location(0)
+    return ctx.location(only)
+
+
+def _vjp64(ctx: Context, v: F64) -> Vec:
+    G = ctx.caller.vjp(ctx.X, ctx.A, ctx.cast(v))
+    return tuple(np.asarray(g, dtype=np.float64) for g in G)
 
 
 def check_vjp_directional(ctx: Context) -> Measurement:
-    """``<vjp(Z, A, v), u>`` against central differences ``<v, (f(Z+hu) - f(Z-hu)) / 2h>``."""
+    """``<vjp(X, A, v), u>`` against central differences ``<v, (f(X+hu) - f(X-hu)) / 2h>``."""
     name = "vjp_directional"
     parts = []
     try:
         for probe in _probes(ctx):
             u, t, v, lev = probe.u, probe.t, probe.v, probe.levels
             if lev is None:
-                return _all_near_kinks(name)
-            G = np.asarray(ctx.caller.vjp(ctx.Z, ctx.A, ctx.cast(v)), dtype=np.float64)
-            moved = float(np.sum(np.abs(u) * ctx.vjp_noise(ctx.cast(v), G)))
+                parts.append(_all_near_kinks(name))
+                continue
+            G = _vjp64(ctx, v)
+            moved = _abs_dot(u, ctx.vjp_noise(ctx.cast(v), G))
             res, trunc, roundoff, _ = _fd_residual(ctx, u, t, v, G, lev)
             if not np.isfinite(trunc):
                 parts.append(_unresolved(name))
                 continue
-            got = float(np.sum(G * u))
+            got = _dot(G, u)
             tol = ctx.model.safety * (trunc + roundoff + _impl_rounding(ctx, u, v, G) + moved)
+            what = _what(
+                ctx, "<vjp(Z, A, v), u> vs central differences of <v, f> along u", probe.only
+            )
+            where = _where(ctx, probe.only)
             parts.append(
                 measure(
                     name,
@@ -159,18 +250,30 @@ def check_vjp_directional(ctx: Context) -> Measurement:
                     got + res,
                     tol,
                     ctx.dtype,
-                    lambda _i: "<vjp(Z, A, v), u> vs central differences of <v, f> along u",
+                    always(what),
                     err=abs(res),
-                    location=lambda _i: None,
+                    location=always(where),
                 )
             )
     except CallFailure as exc:
         return Measurement.call_failure(name, exc)
-    return worst_of(name, parts)
+    return _with_inputs(ctx, name, parts)
+
+
+def _with_inputs(ctx: Context, name: str, parts: list[Measurement]) -> Measurement:
+    """The worst of the parts, with each input's share from the directions that moved it alone."""
+    result = worst_of(name, parts)
+    if len(ctx.diff) > 1:
+        per: dict[str, list[Measurement]] = {n: [] for n in ctx.names}
+        for p in parts:
+            if p.location is not None and p.location.input is not None:
+                per[p.location.input].append(p)
+        result.extra["by_input"] = by_input(name, per)
+    return result
 
 
 def check_jvp_directional(ctx: Context) -> Measurement:
-    """``<v, jvp(Z, A, u)>`` against central differences along u."""
+    """``<v, jvp(X, A, u)>`` against central differences along u."""
     name = "jvp_directional"
     if ctx.spec.jvp is None:
         return Measurement.skip(name, "no jvp registered")
@@ -179,9 +282,11 @@ def check_jvp_directional(ctx: Context) -> Measurement:
         for probe in _probes(ctx):
             u, t, v, lev = probe.u, probe.t, probe.v, probe.levels
             if lev is None:
-                return _all_near_kinks(name)
-            W = np.asarray(ctx.caller.jvp(ctx.Z, ctx.A, ctx.cast(u)), dtype=np.float64)
-            moved = float(np.sum(np.abs(v) * ctx.jvp_noise(ctx.cast(u), W)))
+                parts.append(_all_near_kinks(name))
+                continue
+            uc = tuple(ctx.cast(a) for a in u)
+            W = np.asarray(ctx.caller.jvp(ctx.X, ctx.A, uc), dtype=np.float64)
+            moved = float(np.sum(np.abs(v) * ctx.jvp_noise(uc, W)))
             fd, trunc, roundoff, dev = _fd_residual(ctx, u, t, v, None, lev)
             if not np.isfinite(trunc):
                 parts.append(_unresolved(name))
@@ -189,11 +294,17 @@ def check_jvp_directional(ctx: Context) -> Measurement:
             got = float(np.sum(v * W))
             # The stencil realises x +- t u only to the float64 spacing of x, so the finite
             # differences see a direction off from u by up to `dev` (relative) per entry.
-            realise = 2.0 * dev * float(np.sum(np.abs(v * W)))
-            impl = ctx.eps * ctx.model.c_rel * ctx.model.summation_factor(ctx.x.shape[0]) * float(
-                np.sum(np.abs(v * W))
-            ) + float(np.sum(np.abs(u) * ctx.floor(np.abs(v))))
+            vw = float(np.sum(np.abs(v * W)))
+            realise = 2.0 * dev * vw
+            sf = ctx.model.summation_factor(_terms_per_output_entry(ctx))
+            impl = ctx.eps * ctx.model.c_rel * sf * vw + sum(
+                float(np.sum(np.abs(a) * ctx.floor(k, np.abs(v)))) for k, a in enumerate(u)
+            )
             tol = ctx.model.safety * (trunc + roundoff + realise + impl + moved)
+            what = _what(
+                ctx, "<v, jvp(Z, A, u)> vs central differences of <v, f> along u", probe.only
+            )
+            where = _where(ctx, probe.only)
             parts.append(
                 measure(
                     name,
@@ -201,13 +312,13 @@ def check_jvp_directional(ctx: Context) -> Measurement:
                     fd,
                     tol,
                     ctx.dtype,
-                    lambda _i: "<v, jvp(Z, A, u)> vs central differences of <v, f> along u",
-                    location=lambda _i: None,
+                    always(what),
+                    location=always(where),
                 )
             )
     except CallFailure as exc:
         return Measurement.call_failure(name, exc)
-    return worst_of(name, parts)
+    return _with_inputs(ctx, name, parts)
 
 
 def check_adjoint(ctx: Context) -> Measurement:
@@ -218,19 +329,25 @@ def check_adjoint(ctx: Context) -> Measurement:
     parts = []
     try:
         for _ in range(ctx.directions):
-            u = ctx.random_signed()
-            v = ctx.random_signed()
-            W = np.asarray(ctx.caller.jvp(ctx.Z, ctx.A, ctx.cast(u)), dtype=np.float64)
-            G = np.asarray(ctx.caller.vjp(ctx.Z, ctx.A, ctx.cast(v)), dtype=np.float64)
-            moved = float(np.sum(np.abs(v) * ctx.jvp_noise(ctx.cast(u), W))) + float(
-                np.sum(np.abs(u) * ctx.vjp_noise(ctx.cast(v), G))
+            u = ctx.random_tangent()
+            v = ctx.random_out()
+            uc = tuple(ctx.cast(a) for a in u)
+            W = np.asarray(ctx.caller.jvp(ctx.X, ctx.A, uc), dtype=np.float64)
+            G = _vjp64(ctx, v)
+            moved = float(np.sum(np.abs(v) * ctx.jvp_noise(uc, W))) + _abs_dot(
+                u, ctx.vjp_noise(ctx.cast(v), G)
             )
             lhs = float(np.sum(W * v))
-            rhs = float(np.sum(u * G))
-            sf = ctx.model.summation_factor(ctx.x.size)
-            rel = ctx.model.c_rel * sf * float(np.sum(np.abs(W * v)) + np.sum(np.abs(u * G)))
-            floor = 2.0 * float(np.sum(np.abs(u) * ctx.floor(np.abs(v))))
+            rhs = _dot(u, G)
+            size = sum(a.size for a in u) + v.size
+            sf = ctx.model.summation_factor(size)
+            rel = ctx.model.c_rel * sf * (float(np.sum(np.abs(W * v))) + _abs_dot(u, G))
+            floor = 2.0 * sum(
+                float(np.sum(np.abs(a) * ctx.floor(k, np.abs(v)))) for k, a in enumerate(u)
+            )
             tol = ctx.model.safety * (ctx.eps * rel + floor + moved)
+            what = "<jvp(Z, A, u), v> vs <u, vjp(Z, A, v)>"
+            where = ctx.location(None) if len(ctx.diff) > 1 else ctx.location(0)
             parts.append(
                 measure(
                     name,
@@ -238,8 +355,8 @@ def check_adjoint(ctx: Context) -> Measurement:
                     rhs,
                     tol,
                     ctx.dtype,
-                    lambda _i: "<jvp(Z, A, u), v> vs <u, vjp(Z, A, v)>",
-                    location=lambda _i: None,
+                    always(what),
+                    location=always(where),
                 )
             )
     except CallFailure as exc:
