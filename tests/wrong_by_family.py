@@ -64,10 +64,13 @@ def _softmax_vjp_huge(Z: Array, A: Array, dA: Array) -> Array:
 huge_logits = WrongAt(
     _softmax_like("softmax-zero-at-huge-logits", _softmax_vjp_huge),
     {
+        # Where the column's softmax is not one-hot: there its Jacobian is not 0. (At
+        # [[1e150], [1e150 + 1e136], [-3]] the softmax is exactly one-hot, the Jacobian is 0
+        # and returning zeros is right.)
         "float64": (
             np.full((3, 1), 9.49e162),
-            np.array([[1e150], [1e150 + 1e136], [-3.0]]),
-            np.array([[1e120, 0.5], [-1e120, 0.25]]),
+            np.array([[1e150], [1e150], [-3.0]]),
+            np.array([[1e120, 0.5], [1e120, 0.25]]),
         ),
     },
     "dominant",
