@@ -32,7 +32,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["DEFAULT_MODEL", "ErrorModel", "eps_of"]
+__all__ = ["DEFAULT_MODEL", "RESOLUTION", "ErrorModel", "eps_of"]
+
+RESOLUTION = 0.5
+"""A comparison is resolved only if its tolerance (without the rounding policy) is below this
+fraction of the scale compared; otherwise it carries no information and is *unresolved*."""
 
 
 def eps_of(dtype: np.dtype[np.floating] | type | str) -> float:

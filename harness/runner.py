@@ -18,9 +18,11 @@ from numpy.typing import NDArray
 from harness import commands
 from harness.calls import CALL_FAILURE_KINDS, Caller, CallFailure, Counts
 from harness.checks import CHECK_NAMES, CHECKS, Context, Measurement
+from harness.domains import Domain, stencil_room
 from harness.errormodel import DEFAULT_MODEL, ErrorModel
 from harness.errors import HarnessError, JacobianTooLargeError, UsageError
 from harness.exampledb import ExampleStore
+from harness.noise import DEFAULT_SPACING, GROWTH, NoiseEstimate, forward_noise
 from harness.options import DEFAULT_SEED, DEFAULT_TIMEOUT, default_profile
 from harness.oracle import Evaluator
 from harness.profiles import get_profile
@@ -112,7 +114,9 @@ def run_checks(
         else:
             raw = caller.forward(x, oracle=True)
             A64, oracle_dtype = raw.astype(np.float64), raw.dtype
-        Xp, Ap, noise_f = _perturbed(caller, evaluator, spec, X, x, A64, model, probe_seed)
+        Xp, Ap, noise_f, noise_flat = _perturbed(
+            caller, evaluator, spec, X, x, A64, model, probe_seed
+        )
     except CallFailure as exc:
         return [Measurement.call_failure(name, exc) for name, _ in selected]
     ctx = Context(
@@ -134,13 +138,14 @@ def run_checks(
         Xp=Xp,
         Ap=Ap,
         noise_f=noise_f,
+        noise_flat=noise_flat,
     )
     out = []
     for name, fn in selected:
         try:
             # The checks handle inf and NaN on purpose; numpy's warnings about them are noise.
             with np.errstate(all="ignore"):
-                out.append(fn(ctx))
+                out.append(_strictly(fn(ctx), strict))
         except CallFailure as exc:
             # Every check turns its own call failures into verdicts; this catches the ones
             # met in a check's later steps (a stencil at a kink, a detail plot).
@@ -154,6 +159,19 @@ def run_checks(
     return out
 
 
+def _strictly(m: Measurement, strict: bool) -> Measurement:
+    """Under ``strict``, a comparison that could not be made fails the check."""
+    n = int(m.extra.get("unresolved", 0))
+    if strict and n and m.status != "fail":
+        m.status = "fail"
+        m.ratio = max(m.ratio, float("inf"))
+        m.message = (
+            f"{n} comparison(s) unresolved (strict: the oracle could not decide them); "
+            + (m.message or "")
+        ).rstrip("; ")
+    return m
+
+
 def _perturbed(
     caller: Caller,
     evaluator: Evaluator,
@@ -163,23 +181,88 @@ def _perturbed(
     A64: NDArray[np.float64],
     model: ErrorModel,
     seed: int,
-) -> tuple[tuple[NDArray[Any], ...], NDArray[Any], NDArray[np.float64]]:
-    """The inputs moved by a few ulps per entry, their forward, and the float64 forward's change.
+) -> tuple[tuple[NDArray[Any], ...], NDArray[Any], NDArray[np.float64], NDArray[np.bool_]]:
+    """The inputs moved by a few ulps per entry, their forward, and the forward's noise.
 
-    See harness.errormodel: this measures the rounding that depends on the input's magnitude.
-    Constants are never moved.
+    See harness.errormodel: the few-ulp move measures the rounding that depends on the
+    input's magnitude; harness.noise measures the float64 forward's own noise (ECnoise) per
+    output entry, and which output entries are flat (no information). Constants are never
+    moved, and no entry is moved out of its domain or across a kink.
     """
     rng = np.random.default_rng([seed, 1])
     eps_d = float(np.finfo(X[spec.diff_positions[0]].dtype).eps)
     eps64 = float(np.finfo(np.float64).eps)
     Xp, xp = list(X), list(x)
+    rooms: dict[int, NDArray[np.float64]] = {}
+    kinks = spec.kinks if spec.single else ()
     for pos in spec.diff_positions:
+        dom = spec.domain_of(spec.inputs[pos])
+        below, above = stencil_room(x[pos], dom if isinstance(dom, Domain) else None, kinks)
+        room = np.minimum(below, above)
+        rooms[pos] = room
         signs = rng.choice([-1.0, 1.0], size=X[pos].shape)
-        Xp[pos] = (x[pos] * (1.0 + signs * model.noise_ulps * eps_d)).astype(X[pos].dtype)
-        xp[pos] = x[pos] * (1.0 + signs * model.noise_ulps * eps64)
+        fits = 2.0 * model.noise_ulps * eps_d * np.abs(x[pos]) < room
+        Xp[pos] = np.where(fits, x[pos] * (1.0 + signs * model.noise_ulps * eps_d), x[pos]).astype(
+            X[pos].dtype
+        )
+        xp[pos] = np.where(fits, x[pos] * (1.0 + signs * model.noise_ulps * eps64), x[pos])
     Ap = caller.forward(tuple(Xp))
     noise_f = np.abs(evaluator.forward64([tuple(xp)])[0] - A64)
-    return tuple(Xp), Ap, np.where(np.isfinite(noise_f), noise_f, 0.0)
+    noise_f = np.where(np.isfinite(noise_f), noise_f, 0.0)
+    flat = np.zeros(A64.shape, dtype=bool)
+    est = _forward_noise(evaluator, spec, x, rooms, rng)
+    if est is not None and est.sigma.shape == A64.shape:
+        noise_f = np.maximum(noise_f, est.or_else(0.0))
+        flat = est.flat
+    return tuple(Xp), Ap, noise_f, flat
+
+
+def _forward_noise(
+    evaluator: Evaluator,
+    spec: Spec,
+    x: tuple[NDArray[np.float64], ...],
+    rooms: dict[int, NDArray[np.float64]],
+    rng: np.random.Generator,
+) -> NoiseEstimate | None:
+    """ECnoise along a random direction over the differentiable inputs (None if it fails).
+
+    Each entry's share of the direction is kept so small that the widest stencil the
+    estimate may try stays inside its room (domain edges, kinks); an entry with no room
+    does not move.
+    """
+    positions = spec.diff_positions
+    sizes = [x[p].size for p in positions]
+    reach = 5.0 * DEFAULT_SPACING * GROWTH**2
+    parts = []
+    for p in positions:
+        signs = rng.choice([-1.0, 1.0], size=x[p].shape)
+        parts.append((signs * np.minimum(1.0, rooms[p] / reach)).ravel())
+    direction = np.concatenate(parts)
+    centre = np.concatenate([x[p].ravel() for p in positions])
+    cuts = np.cumsum(sizes)[:-1]
+
+    def point(vec: NDArray[np.float64]) -> tuple[NDArray[np.float64], ...]:
+        pt = list(x)
+        for p, piece in zip(positions, np.split(vec, cuts), strict=True):
+            pt[p] = piece.reshape(x[p].shape)
+        return tuple(pt)
+
+    def evaluate(vecs: Sequence[NDArray[np.float64]]) -> list[NDArray[np.float64]]:
+        return evaluator.forward64([point(v) for v in vecs])
+
+    elementwise = spec.single and bool(spec.structures[spec.inputs[0]].elementwise)
+    try:
+        return forward_noise(
+            lambda v: evaluate([v])[0],
+            centre,
+            direction,
+            elementwise=elementwise,
+            evaluate=(lambda vs: [y.reshape(x[positions[0]].shape) for y in evaluate(vs)])
+            if elementwise
+            else evaluate,
+        )
+    except CallFailure:
+        return None
 
 
 def _validate_inputs(spec: Spec, X: tuple[Any, ...]) -> tuple[NDArray[Any], ...]:
@@ -236,11 +319,11 @@ class _Aggregate:
     maxima: dict[str, list[float]] = field(default_factory=dict)
     ulps: dict[str, float] = field(default_factory=dict)
     comparisons: Counter[str] = field(default_factory=Counter)
+    unresolved: Counter[str] = field(default_factory=Counter)
+    rounding_limited: Counter[str] = field(default_factory=Counter)
     ran: Counter[str] = field(default_factory=Counter)
     families: Counter[str] = field(default_factory=Counter)
     inputs: dict[str, dict[str, Any]] = field(default_factory=dict)
-    unresolved: Counter[str] = field(default_factory=Counter)
-    rounding_limited: Counter[str] = field(default_factory=Counter)
     examples: int = 0
 
     def add(self, ex: Example, ms: list[Measurement]) -> None:
@@ -256,7 +339,11 @@ class _Aggregate:
             self.unresolved[m.check] += int(m.extra.get("unresolved", 0))
             self.rounding_limited[m.check] += int(m.extra.get("rounding_limited", 0))
             prev = self.worst.get(m.check)
-            if prev is None or prev[0].status == "skip" or m.ratio > prev[0].ratio:
+            if (
+                prev is None
+                or prev[0].status in ("skip", "unresolved")
+                or (m.status != "unresolved" and m.ratio > prev[0].ratio)
+            ):
                 self.worst[m.check] = (m, ex)
             if m.failed:
                 self.last_failure[m.check] = (m, ex)
@@ -356,6 +443,28 @@ def _worst(m: Measurement, record: InputRecord | None, replay: str) -> Worst:
     )
 
 
+def _coverage(m: Measurement, unresolved: int, limited: int, comparisons: int) -> dict[str, Any]:
+    """The coverage of a check: its ``unresolved`` and ``rounding_limited`` counts and a
+    message that states them."""
+    out: dict[str, Any] = {}
+    note = []
+    if unresolved:
+        where = "; ".join(m.extra.get("unresolved_where", [])[:2])
+        note.append(
+            f"{unresolved} of {comparisons + unresolved} comparisons unresolved"
+            + (f" (e.g. {where})" if where else "")
+        )
+    if limited:
+        note.append(f"{limited} rounding-limited (accepted by the rounding policy)")
+    message = m.message
+    if note and "comparisons unresolved" not in message:
+        message = "; ".join([*note, message] if message else note)
+    out["message"] = message
+    out["unresolved"] = unresolved
+    out["rounding_limited"] = limited
+    return out
+
+
 def _check_result(
     spec: Spec,
     name: str,
@@ -380,17 +489,25 @@ def _check_result(
         else "pass"
     )
     if agg is None:
+        unresolved, limited = (
+            int(m.extra.get("unresolved", 0)),
+            int(m.extra.get("rounding_limited", 0)),
+        )
+        comparisons = m.comparisons
+    else:
+        unresolved, limited = agg.unresolved[name], agg.rounding_limited[name]
+        comparisons = agg.comparisons[name]
+    cover = _coverage(m, unresolved, limited, comparisons)
+    if agg is None:
         hist = [0] * (len(HIST_EDGES) - 1)
         if m.status != "skip":
             hist[_bin(m.ratio)] += 1
         return CheckResult(
+            **cover,
             check=name,
             status=status,
-            message=m.message,
             examples=0 if m.status == "skip" else 1,
             comparisons=m.comparisons,
-            unresolved=int(m.extra.get("unresolved", 0)),
-            rounding_limited=int(m.extra.get("rounding_limited", 0)),
             max_abs_error=m.abs_error,
             max_rel_error=m.rel_error,
             max_ulps=m.ulps,
@@ -403,13 +520,11 @@ def _check_result(
         )
     mx = agg.maxima.get(name, [m.abs_error, m.rel_error])
     return CheckResult(
+        **cover,
         check=name,
         status=status,
-        message=m.message,
         examples=agg.ran[name],
         comparisons=agg.comparisons[name],
-        unresolved=agg.unresolved[name],
-        rounding_limited=agg.rounding_limited[name],
         max_abs_error=mx[0],
         max_rel_error=mx[1],
         max_ulps=agg.ulps.get(name),

@@ -10,7 +10,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from harness.calls import Caller, CallFailure, fmt_index
-from harness.errormodel import ErrorModel, eps_of
+from harness.errormodel import RESOLUTION, ErrorModel, eps_of
+from harness.noise import derivative_rounding
 from harness.oracle import Evaluator, Probe
 from harness.results import Location
 from harness.spec import COMPUTE_EPS, Spec
@@ -53,6 +54,9 @@ class Context:
     Xp: tuple[Array, ...] | None = None
     Ap: Array | None = None
     noise_f: F64 | None = None
+    # Output entries where the forward did not change along the noise stencil (harness.noise:
+    # "flat"): finite differences there carry no information.
+    noise_flat: NDArray[np.bool_] | None = None
     complex_step: bool = True  # try the complex-step oracle (cross-checked) in the jacobian
     cache: dict[str, Any] = field(default_factory=dict)  # work shared between checks
 
@@ -122,16 +126,60 @@ class Context:
 
     # -- error-model terms -------------------------------------------------------------------
     def floor(self, k: int, v_abs: F64) -> F64:
-        """Per entry of input k: the output-scale and underflow allowance for upstream ``|v|``.
+        """Per entry of input k: the underflow allowance for upstream ``|v|``.
 
-        ``eps * c_out * sum |v||A| + tiny * c_tiny * sum |v|``, sums over the outputs the
-        entry reaches under the declared structure.
+        ``tiny * c_tiny * sum |v|``, summed over the outputs the entry reaches under the
+        declared structure. (The output-scale rounding allowance is :meth:`policy`, bounded
+        by what rounding can do to the derivative.)
         """
         s = self.structure(k)
         shape = self.x[self.diff[k]].shape
-        return self.eps * self.c_out * s.out_to_in(v_abs * np.abs(self.A64), shape) + (
-            self.tiny * self.model.c_tiny * s.out_to_in(v_abs, shape)
-        )
+        return self.tiny * self.model.c_tiny * s.out_to_in(v_abs, shape)
+
+    def err_out(self) -> F64:
+        """Per output entry: the forward's own rounding error in the dtype under test.
+
+        ``eps |A|``, or the measured ``|A - A64|`` where larger (a forward that rounds an
+        intermediate of size ~1: float32 ``s (1 - s)`` at z = 17 returns 0 for 4e-8), at most
+        ``16 eps max(1, |A|)``.
+        """
+        a64 = np.abs(self.A64)
+        with np.errstate(invalid="ignore", over="ignore"):
+            got = np.abs(np.asarray(self.A, dtype=np.float64) - self.A64)
+        got = np.where(np.isfinite(got), got, 0.0)
+        cap = 16.0 * self.eps * np.maximum(1.0, a64)
+        return np.asarray(np.minimum(np.maximum(self.eps * a64, got), cap), dtype=np.float64)
+
+    def policy(self, d1: Any, d2: Any, err_out: Any, a_abs: Any, x_scale: Any = 1.0) -> F64:
+        """The rounding policy's allowance; 0 in strict mode.
+
+        ``c_out`` times what the forward's rounding ``err_out`` can do to a derivative
+        computed from it (harness.noise.derivative_rounding, from the first and second
+        derivatives ``d1``, ``d2``), and at least the forward's own relative error in the
+        dtype under test carried over to the derivative, ``|d1| min(1, err_out / |A|)`` (a
+        float32 ``s (1 - s)`` that returns 0 at z = 20 for 2e-9 may have a derivative of 0).
+        ``err_out`` is capped at ``16 eps max(1, |A|)`` (see :meth:`err_out`), so the second
+        term matters only for outputs below ~16 eps. ``x_scale`` is ``max(1, |z|)`` of the
+        input entry the derivative is taken with respect to.
+        """
+        if self.strict:
+            return np.zeros(np.broadcast(d1, d2, err_out, a_abs).shape)
+        a1 = np.abs(np.asarray(d1, dtype=np.float64))
+        with np.errstate(all="ignore"):
+            rel = np.where(a_abs > 0, np.minimum(1.0, err_out / a_abs), 0.0)
+            carried = np.where(np.isfinite(a1), a1 * rel, 0.0)
+            # Where f'' is below what the differences resolve: rounding the output by e moves
+            # the input by e / |f'|; over a move of that size relative to max(1, |z|) the
+            # derivative may change by up to itself (sigmoid' at z = 40: A rounds to 1).
+            reach = np.where(np.isfinite(a1), np.minimum(a1, err_out / x_scale), 0.0)
+        bound = derivative_rounding(err_out, d1, d2)
+        return self.model.c_out * np.maximum(np.maximum(bound, carried), reach)
+
+    def flat_out(self) -> NDArray[np.bool_]:
+        """Per output entry: the forward was flat along the noise stencil."""
+        if self.noise_flat is None:
+            return np.zeros(self.A64.shape, dtype=bool)
+        return self.noise_flat
 
     def fd_noise(self) -> F64:
         """Per output entry: measured rounding noise of the float64 forward (0 if unknown)."""
@@ -169,13 +217,32 @@ class Context:
         r = self.rng.standard_normal(self.Z.shape if shape is None else shape)
         return np.asarray(self.cast(r), dtype=np.float64)
 
+    def safe_scale(self) -> float:
+        """A power of two (at most 1) that keeps products with the output in range.
+
+        Random cotangents and tangents of size ~1 overflow ``dA * exp(88)`` in float32; scaled
+        by this factor (exactly, a power of two) they cannot, while every comparison, being
+        linear in them, keeps its meaning.
+        """
+        cached = self.cache.get("safe_scale")
+        if cached is None:
+            fmax = float(np.finfo(self.dtype).max)
+            a = np.abs(self.A64[np.isfinite(self.A64)])
+            top = max(1.0, float(np.max(a, initial=0.0)))
+            # log2 of the room, computed without overflow: fmax / (64 top size).
+            room = np.log2(fmax) - 6.0 - np.log2(top) - np.log2(max(1, self.A64.size))
+            cached = 1.0 if room >= 0.0 else float(2.0 ** np.floor(room))
+            self.cache["safe_scale"] = cached
+        return float(cached)
+
     def random_out(self) -> F64:
-        """A signed random cotangent of the output's shape."""
-        return self.random_signed(self.A64.shape)
+        """A signed random cotangent of the output's shape (scaled by ``safe_scale``)."""
+        return self.random_signed(self.A64.shape) * self.safe_scale()
 
     def random_tangent(self) -> tuple[F64, ...]:
-        """A signed random tangent over every differentiable input."""
-        return tuple(self.random_signed(self.x[p].shape) for p in self.diff)
+        """A signed random tangent over every differentiable input (``safe_scale``d)."""
+        s = self.safe_scale()
+        return tuple(self.random_signed(self.x[p].shape) * s for p in self.diff)
 
 
 @dataclass
@@ -242,92 +309,142 @@ def measure(
     err: Any = None,
     location: Callable[[tuple[int, ...]], Location | None] | None = None,
     valid: Any = None,
+    policy: Any = None,
+    scale: Any = None,
+    flat: Any = None,
+    skip: Any = None,
+    resolve: bool = False,
 ) -> Measurement:
     """Compare ``got`` with ``expected`` entry by entry under tolerance ``tol``.
 
-    ``err`` overrides ``|got - expected|`` (for interval tests). A non-finite ``got`` where
-    ``expected`` is finite fails outright: NaN is never equal to NaN here. Entries where
-    ``valid`` is False are left out (the oracle could not resolve them) and counted.
+    Each comparison ends in one of four outcomes (harness.errormodel):
+
+    * *unresolved* (counted, never the worst comparison, never a failure): the oracle could
+      not resolve it (``valid`` False), the tolerance is not finite (the error model
+      overflowed), the oracle is ``flat`` there and the values disagree, or (with
+      ``resolve=True``, for comparisons against an oracle) the tolerance without the
+      rounding policy is not clearly smaller than the ``scale`` compared (default
+      ``max(|expected|, |got|)``; ``RESOLUTION`` of it);
+    * *fail*: ``err > tol``, or a non-finite ``got`` where ``expected`` is finite (NaN is
+      never equal to NaN here);
+    * *rounding-limited*: passes only thanks to ``policy``, the part of ``tol`` that is the
+      rounding policy's allowance;
+    * *pass*.
+
+    ``err`` overrides ``|got - expected|`` (for interval tests). Entries where ``skip`` is
+    True are compared elsewhere (at a kink) and not counted here.
     """
     got = np.atleast_1d(np.asarray(got, dtype=np.float64))
-    if valid is not None:
-        valid = np.broadcast_to(np.atleast_1d(np.asarray(valid, dtype=bool)), got.shape)
-        excluded = int(np.count_nonzero(~valid))
-        if excluded:
-            keep = valid | ~np.isfinite(got)  # a NaN from the implementation still counts
-            m = measure(
-                check,
-                np.where(keep, got, 0.0),
-                np.where(keep, np.asarray(expected, dtype=np.float64), 0.0),
-                np.where(keep, np.asarray(tol, dtype=np.float64), 1.0),
-                dtype,
-                describe,
-                err=None if err is None else np.where(keep, err, 0.0),
-                location=location,
-            )
-            m.comparisons -= int(np.count_nonzero(~keep))
-            m.extra["unresolved"] = int(np.count_nonzero(~keep))
-            return m
-    expected = np.atleast_1d(np.asarray(expected, dtype=np.float64))
-    tol = np.broadcast_to(np.atleast_1d(np.asarray(tol, dtype=np.float64)), got.shape)
-    if err is None:
-        with np.errstate(invalid="ignore"):
-            err = np.abs(got - expected)
-    err = np.broadcast_to(np.atleast_1d(np.asarray(err, dtype=np.float64)), got.shape)
+    shape = got.shape
     n = int(got.size)
     if n == 0:
         return Measurement(check=check, status="pass", comparisons=0)
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        ratio = err / tol
-        # Not finite: x/0 or a NaN/inf error (a NaN from the implementation, or an oracle
-        # that could not be formed). Only 0/0, exact agreement under a zero tolerance, passes.
-        odd = ~np.isfinite(ratio)
+    expected = np.broadcast_to(np.atleast_1d(np.asarray(expected, dtype=np.float64)), shape)
+    tol = np.broadcast_to(np.atleast_1d(np.asarray(tol, dtype=np.float64)), shape)
+    with np.errstate(invalid="ignore", over="ignore"):
+        if err is None:
+            err = np.abs(got - expected)
+        err = np.broadcast_to(np.atleast_1d(np.asarray(err, dtype=np.float64)), shape)
+        pol = (
+            np.zeros(shape)
+            if policy is None
+            else np.broadcast_to(np.atleast_1d(np.asarray(policy, dtype=np.float64)), shape)
+        )
+        if scale is None:
+            sc = np.maximum(np.abs(expected), np.abs(got))
+        else:
+            sc = np.broadcast_to(np.atleast_1d(np.asarray(scale, dtype=np.float64)), shape)
+        core = tol - pol
+    bad_got = ~np.isfinite(got) & np.isfinite(expected)
+    floor = 64.0 * float(np.finfo(dtype).tiny)
+    with np.errstate(invalid="ignore", over="ignore"):
+        unresolved = ~np.isfinite(tol) | ~np.isfinite(expected)
+        if resolve:
+            unresolved |= (core >= RESOLUTION * sc) & (core > floor)
+        if valid is not None:
+            unresolved |= ~np.broadcast_to(np.atleast_1d(np.asarray(valid, dtype=bool)), shape)
+        if flat is not None:
+            fl = np.broadcast_to(np.atleast_1d(np.asarray(flat, dtype=bool)), shape)
+            unresolved |= fl & ~(err <= tol)
+        unresolved &= ~bad_got
+        skipped = np.zeros(shape, dtype=bool)
+        if skip is not None:
+            skipped = np.broadcast_to(np.atleast_1d(np.asarray(skip, dtype=bool)), shape)
+            unresolved &= ~skipped
+        resolved = ~unresolved
+        ratio = np.where(resolved & ~skipped, err / tol, 0.0)
+        # Not finite: x/0 or a NaN/inf error. Only 0/0, exact agreement under a zero
+        # tolerance, passes.
+        odd = resolved & ~np.isfinite(ratio)
         if odd.any():
             ratio[odd] = np.where(err[odd] == 0, 0.0, np.inf)
-        # An overflowed tolerance would make the comparison vacuous: fail loudly instead.
-        over = np.isinf(tol)
-        if over.any():
-            ratio[over & (err > 0)] = np.inf
-        flat = int(np.argmax(ratio))
-        idx = tuple(int(i) for i in np.unravel_index(flat, got.shape))
+        ratio[bad_got] = np.inf
+        limited = resolved & ~skipped & ~(ratio > 1.0) & (err > core)
+    n_unresolved = int(np.count_nonzero(unresolved))
+    n_limited = int(np.count_nonzero(limited))
+    n_skipped = int(np.count_nonzero(skipped))
+    if n_unresolved + n_skipped == n and n_unresolved:
+        first = tuple(int(i) for i in np.unravel_index(0, shape))
+        m = Measurement(
+            check=check,
+            status="unresolved",
+            comparisons=0,
+            message=(
+                f"{n} comparison(s) unresolved: the oracle cannot resolve the derivative "
+                f"here (e.g. {describe(first)})"
+            ),
+            what=describe(first),
+            expected=float(expected[first]) if np.isfinite(expected[first]) else 0.0,
+            got=float(got[first]) if np.isfinite(got[first]) else 0.0,
+            tolerance=float(tol[first]) if np.isfinite(tol[first]) else 0.0,
+            location=location(first) if location is not None else None,
+        )
+        m.extra["unresolved"] = n_unresolved
+        m.extra["unresolved_where"] = [describe(first)]
+        return m
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        flat_i = int(np.argmax(np.where(resolved, ratio, -1.0)))
+        idx = tuple(int(i) for i in np.unravel_index(flat_i, shape))
         # Relative error and ulps against one stated scale, the largest |expected| of the
-        # compared block, so that an exact zero entry does not make them infinite.
-        mags = np.abs(expected[np.isfinite(expected)])
-        scale = float(np.max(mags)) if mags.size else 0.0
-        rel = err / scale if scale > 0 else np.full(err.shape, np.nan)
-        spacing = float(np.spacing(np.asarray(scale, dtype=dtype)))
-        ulps = err / spacing if scale > 0 else np.full(err.shape, np.nan)
-    bad_got = not np.isfinite(got[idx]) and np.isfinite(expected[idx])
-    finite_err = err[np.isfinite(err)]
+        # resolved comparisons, so that an exact zero entry does not make them infinite.
+        mags = np.abs(expected[resolved & np.isfinite(expected)])
+        block = float(np.max(mags)) if mags.size else 0.0
+        rel = np.where(resolved, err / block, np.nan) if block > 0 else np.full(shape, np.nan)
+        spacing = float(np.spacing(np.asarray(block, dtype=dtype)))
+        ulps = np.where(resolved, err / spacing, np.nan) if block > 0 else np.full(shape, np.nan)
+        errs = np.where(resolved, err, np.nan)
+    finite_err = errs[np.isfinite(errs)]
     finite_rel = rel[np.isfinite(rel)]
     worst_ratio = float(ratio[idx])
     status = "fail" if worst_ratio > 1.0 else "pass"
     message = ""
-    if bad_got:
+    if bad_got[idx]:
         message = f"non-finite value {got[idx]} where the oracle is finite ({expected[idx]!r})"
-    elif status == "fail" and not np.isfinite(tol[idx]):
-        message = (
-            f"the error model overflowed (tolerance {float(tol[idx])}), so the comparison "
-            f"could not be made; the input's magnitudes are near the dtype's limit"
-        )
     elif status == "fail":
         message = f"error {float(err[idx]):.3g} is {worst_ratio:.3g} x the tolerance"
-    return Measurement(
+    m = Measurement(
         check=check,
         status=status,
         ratio=worst_ratio,
         abs_error=float(np.max(finite_err)) if finite_err.size else float("inf"),
         rel_error=float(np.max(finite_rel)) if finite_rel.size else None,
         ulps=float(np.max(ulps[np.isfinite(ulps)])) if np.isfinite(ulps).any() else None,
-        comparisons=n,
+        comparisons=n - n_unresolved - n_skipped,
         message=message,
         what=describe(idx),
         expected=float(expected[idx]),
         got=float(got[idx]),
         tolerance=float(tol[idx]),
         location=location(idx) if location is not None else None,
-        extra={"scale": scale} if scale > 0 else {},
+        extra={"scale": block} if block > 0 else {},
     )
+    if n_unresolved:
+        m.extra["unresolved"] = n_unresolved
+        where = np.argwhere(unresolved)[:3]
+        m.extra["unresolved_where"] = [describe(tuple(int(v) for v in w)) for w in where]
+    if n_limited:
+        m.extra["rounding_limited"] = n_limited
+    return m
 
 
 def worst_of(check: str, parts: list[Measurement]) -> Measurement:
@@ -335,12 +452,19 @@ def worst_of(check: str, parts: list[Measurement]) -> Measurement:
     live = [p for p in parts if p.status != "skip"]
     if not live:
         return parts[0] if parts else Measurement.skip(check, "nothing to compare")
-    worst = max(live, key=lambda p: p.ratio)
+    resolved = [p for p in live if p.status != "unresolved"]
+    worst = max(resolved or live, key=lambda p: p.ratio)
     merged = Measurement(**{**worst.__dict__})
     merged.extra = dict(worst.extra)
-    unresolved = sum(int(p.extra.get("unresolved", 0)) for p in parts)
-    if unresolved:
-        merged.extra["unresolved"] = unresolved
+    for key in ("unresolved", "rounding_limited"):
+        total = sum(int(p.extra.get(key, 0)) for p in parts)
+        if total:
+            merged.extra[key] = total
+        else:
+            merged.extra.pop(key, None)
+    where = [w for p in parts for w in p.extra.get("unresolved_where", [])]
+    if where:
+        merged.extra["unresolved_where"] = where[:3]
     merged.check = check
     merged.comparisons = sum(p.comparisons for p in live)
     merged.abs_error = max(p.abs_error for p in live)

@@ -9,6 +9,7 @@ attributed to the input it belongs to.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -119,14 +120,15 @@ def _touched(ctx: Context, u: Vec) -> NDArray[np.bool_]:
 
 def _fd_residual(
     ctx: Context, u: Vec, t: float, v: F64, analytic: Vec | None, lev: Levels
-) -> tuple[float, float, float, float]:
+) -> tuple[float, float, float, float, float, float]:
     """Richardson-extrapolated ``<v, J u>`` minus the analytic model, and error terms.
 
     With ``analytic = G`` (a VJP result, so that ``<v, J d> = <G, d>`` for every d) the
     residual at level k is ``<v, f(x + P_k) - f(x - P_k)> - <G, realised step>``, which uses
     the realised steps exactly. Without it, returns the plain directional derivative.
     Returns (value, truncation estimate, round-off estimate, largest relative deviation of a
-    realised step from the nominal one).
+    realised step from the nominal one, the rounding policy's allowance for ``<v, J u>``, and
+    the scale of ``<v, J u>``: ``sum |v (J u)|``).
     """
     r = []
     dev = 0.0
@@ -154,7 +156,25 @@ def _fd_residual(
     value, trunc = richardson(r[0], r[1], r[2], noise=roundoff)
     if analytic is not None:
         roundoff += ctx.eps_o * _abs_dot(analytic, u)
-    return float(value), float(trunc), roundoff, dev
+    # First and second derivatives along u per output, from the smallest level, for the
+    # rounding policy (what the forward's rounding can do to a derivative computed from it).
+    with np.errstate(all="ignore"):
+        d1 = (yp - ym) / (2.0 * t_small)
+        # Second differences, less what their noise can make up.
+        y0p, y0m = lev.plus[0], lev.minus[0]
+        # (An upper bound on |f''|: plus what the noise can hide. The directional checks are
+        # lenient here; the jacobian check, entry by entry, takes the lower bound.)
+        d2 = (np.abs(y0p + y0m - 2.0 * ctx.A64) + 2.0 * noise) / (t * t)
+        err_out = ctx.err_out()
+        pol = ctx.policy(d1, d2, err_out, np.abs(ctx.A64))
+        flat = ctx.flat_out()
+        if not ctx.strict:
+            pol = np.where(flat, ctx.model.c_out * err_out, pol)
+        pol = np.where(np.isfinite(pol), pol, 0.0)
+        policy = _scaled_sum(np.abs(v[touched]) * pol[touched])
+        fd_scale = _scaled_sum(np.where(np.isfinite(d1), np.abs(v * d1), 0.0)[touched])
+    ctx.cache["flat_touched"] = bool(np.any(flat[touched]))
+    return float(value), float(trunc), roundoff, dev, policy, fd_scale
 
 
 def _all_near_kinks(name: str) -> Measurement:
@@ -174,12 +194,16 @@ def _scaled_sum(a: F64) -> float:
 
 
 def _unresolved(name: str) -> Measurement:
-    m = Measurement.skip(
-        name,
-        "finite differences cannot resolve the derivative at this input (the stencil is "
-        "not in its asymptotic regime); the jacobian check compares entry by entry",
+    m = Measurement(
+        check=name,
+        status="unresolved",
+        message=(
+            "finite differences cannot resolve the derivative at this input (the stencil is "
+            "not in its asymptotic regime); the jacobian check compares entry by entry"
+        ),
     )
     m.extra["unresolved"] = 1
+    m.extra["unresolved_where"] = ["a random direction (stencil out of its regime)"]
     return m
 
 
@@ -192,6 +216,12 @@ def _terms_per_gradient_entry(ctx: Context) -> int:
 def _terms_per_output_entry(ctx: Context) -> int:
     """Most input entries any output entry depends on."""
     return sum(ctx.structure(k).n_probes(ctx.x[p].shape) for k, p in enumerate(ctx.diff))
+
+
+def _tangent(ctx: Context, u: Vec) -> tuple[tuple[Any, ...], float]:
+    """``u`` in the dtype under test, scaled by ``safe_scale`` (exact): ``(u_cast, scale)``."""
+    sc = ctx.safe_scale()
+    return tuple(ctx.cast(a * sc) for a in u), sc
 
 
 def _impl_rounding(ctx: Context, u: Vec, v: F64, g: Vec) -> float:
@@ -234,12 +264,13 @@ def check_vjp_directional(ctx: Context) -> Measurement:
                 continue
             G = _vjp64(ctx, v)
             moved = _abs_dot(u, ctx.vjp_noise(ctx.cast(v), G))
-            res, trunc, roundoff, _ = _fd_residual(ctx, u, t, v, G, lev)
+            res, trunc, roundoff, _, policy, fd_scale = _fd_residual(ctx, u, t, v, G, lev)
             if not np.isfinite(trunc):
                 parts.append(_unresolved(name))
                 continue
             got = _dot(G, u)
-            tol = ctx.model.safety * (trunc + roundoff + _impl_rounding(ctx, u, v, G) + moved)
+            core = trunc + roundoff + _impl_rounding(ctx, u, v, G) + moved
+            tol = ctx.model.safety * (core + policy)
             what = _what(
                 ctx, "<vjp(Z, A, v), u> vs central differences of <v, f> along u", probe.only
             )
@@ -254,6 +285,10 @@ def check_vjp_directional(ctx: Context) -> Measurement:
                     always(what),
                     err=abs(res),
                     location=always(where),
+                    policy=ctx.model.safety * policy,
+                    scale=max(_abs_dot(G, u), fd_scale),
+                    flat=ctx.cache.get("flat_touched", False),
+                    resolve=True,
                 )
             )
     except CallFailure as exc:
@@ -285,10 +320,10 @@ def check_jvp_directional(ctx: Context) -> Measurement:
             if lev is None:
                 parts.append(_all_near_kinks(name))
                 continue
-            uc = tuple(ctx.cast(a) for a in u)
-            W = np.asarray(ctx.caller.jvp(ctx.X, ctx.A, uc), dtype=np.float64)
-            moved = float(np.sum(np.abs(v) * ctx.jvp_noise(uc, W)))
-            fd, trunc, roundoff, dev = _fd_residual(ctx, u, t, v, None, lev)
+            uc, sc = _tangent(ctx, u)
+            W = np.asarray(ctx.caller.jvp(ctx.X, ctx.A, uc), dtype=np.float64) / sc
+            moved = float(np.sum(np.abs(v) * ctx.jvp_noise(uc, W * sc))) / sc
+            fd, trunc, roundoff, dev, policy, fd_scale = _fd_residual(ctx, u, t, v, None, lev)
             if not np.isfinite(trunc):
                 parts.append(_unresolved(name))
                 continue
@@ -301,7 +336,7 @@ def check_jvp_directional(ctx: Context) -> Measurement:
             impl = ctx.eps * ctx.model.c_rel * sf * vw + sum(
                 float(np.sum(np.abs(a) * ctx.floor(k, np.abs(v)))) for k, a in enumerate(u)
             )
-            tol = ctx.model.safety * (trunc + roundoff + realise + impl + moved)
+            tol = ctx.model.safety * (trunc + roundoff + realise + impl + moved + policy)
             what = _what(
                 ctx, "<v, jvp(Z, A, u)> vs central differences of <v, f> along u", probe.only
             )
@@ -315,6 +350,10 @@ def check_jvp_directional(ctx: Context) -> Measurement:
                     ctx.dtype,
                     always(what),
                     location=always(where),
+                    policy=ctx.model.safety * policy,
+                    scale=max(vw, fd_scale),
+                    flat=ctx.cache.get("flat_touched", False),
+                    resolve=True,
                 )
             )
     except CallFailure as exc:
@@ -346,7 +385,22 @@ def check_adjoint(ctx: Context) -> Measurement:
             floor = 2.0 * sum(
                 float(np.sum(np.abs(a) * ctx.floor(k, np.abs(v)))) for k, a in enumerate(u)
             )
-            tol = ctx.model.safety * (ctx.eps * rel + floor + moved)
+            # The rounding policy, bounded by the forward's rounding and by the JVP itself.
+            # (No oracle here, so no f'' to bound it by: the output-scale allowance, as the
+            # jacobian and directional checks bound the derivatives themselves.)
+            policy = 0.0
+            if not ctx.strict:
+                va = np.abs(v) * np.abs(ctx.A64)
+                policy = (
+                    2.0
+                    * ctx.model.c_out
+                    * ctx.eps
+                    * sum(
+                        _scaled_sum(np.abs(a) * ctx.structure(k).out_to_in(va, a.shape))
+                        for k, a in enumerate(u)
+                    )
+                )
+            tol = ctx.model.safety * (ctx.eps * rel + floor + moved + policy)
             what = "<jvp(Z, A, u), v> vs <u, vjp(Z, A, v)>"
             where = ctx.location(None) if len(ctx.diff) > 1 else ctx.location(0)
             parts.append(
@@ -358,6 +412,8 @@ def check_adjoint(ctx: Context) -> Measurement:
                     ctx.dtype,
                     always(what),
                     location=always(where),
+                    policy=ctx.model.safety * policy,
+                    scale=max(float(np.sum(np.abs(W * v))), _abs_dot(u, G)),
                 )
             )
     except CallFailure as exc:

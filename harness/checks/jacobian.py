@@ -28,6 +28,7 @@ from harness.checks.common import (
     verdict_of,
     worst_of,
 )
+from harness.domains import Domain, stencil_room
 from harness.errors import JacobianTooLargeError
 from harness.jumps import classify_step_curve, estimate_jump
 from harness.oracle import LEVELS, central_steps, fd_step, kink_distance, richardson
@@ -69,6 +70,8 @@ class _Block:
     trunc: F64
     roundoff: F64
     absA: F64  # |A| of the output each entry belongs to, broadcast like fd
+    d2: F64  # second differences at the smallest step (for the rounding policy)
+    cs_used: NDArray[np.bool_] | None = None  # entries the complex step replaced
 
 
 @dataclass(frozen=True)
@@ -139,7 +142,9 @@ def _steps(ctx: Context, g: _Geometry) -> tuple[F64, NDArray[np.bool_]]:
     dom = ctx.spec.domain_of(g.name)
     lo, hi = float(getattr(dom, "lo", -np.inf)), float(getattr(dom, "hi", np.inf))
     if np.isfinite(lo) or np.isfinite(hi):
-        h = np.minimum(h, 0.5 * np.minimum(x - lo, hi - x))
+        # Near an edge the function's features shrink with the distance to it (log(A) at
+        # A = 5e-17): a step of an eighth of that distance keeps Richardson's estimate honest.
+        h = np.minimum(h, 0.125 * np.minimum(x - lo, hi - x))
     return h, on_kink
 
 
@@ -150,6 +155,8 @@ def _fd_block(ctx: Context, g: _Geometry, h: F64) -> _Block:
     D = [np.empty((n_out, g.R)) for _ in range(LEVELS)]
     noise = np.empty((n_out, g.R))
     small = np.empty((n_out, g.R))
+    curv = np.empty((n_out, g.R))
+    centre = ctx.A64.ravel()
     fd_noise = 2.0 * ctx.fd_noise().ravel()
     # A value that underflows (PReLU's a * Z at 1e-355) is off by up to half the smallest
     # subnormal, however small the value itself: the finite differences cannot see less.
@@ -170,16 +177,24 @@ def _fd_block(ctx: Context, g: _Geometry, h: F64) -> _Block:
             + underflow
         )
         last = lev.delta[-1][g.pos]
-        assert last is not None
+        first = lev.delta[0][g.pos]
+        assert last is not None and first is not None
         small[:, r] = np.abs(last.ravel()[q])
+        with np.errstate(all="ignore"):
+            # Second differences at the largest step, less what their noise can make up.
+            half = np.abs(first.ravel()[q]) / 2.0
+            num = np.abs(lev.plus[0].ravel() + lev.minus[0].ravel() - 2.0 * centre)
+            curv[:, r] = np.maximum(num - 2.0 * noise[:, r], 0.0) / (half * half)
     # Richardson weights 4/3 and 1/3 on the two smallest steps' round-off.
     roundoff = 1.5 * noise / small
     fd, trunc = richardson(D[0], D[1], D[2], noise=roundoff)
     absA = np.broadcast_to(np.abs(ctx.A64).ravel()[:, None], fd.shape)
-    return _Block(fd, trunc, roundoff, np.asarray(absA))
+    return _Block(fd, trunc, roundoff, np.asarray(absA), curv)
 
 
-CS_STEP = 1e-20  # complex step: no subtraction, so it can be tiny
+CS_STEP = 1e-20  # complex step: no subtraction, so it can be tiny, and absolute
+CS_WEAK = float(np.finfo(np.float64).tiny) / float(np.finfo(np.float64).eps)
+CS_TRUST = 1e-6  # central differences this accurate (relative) can vouch for the complex step
 CS_MAX_ENTRIES = 1024  # beyond this, the complex step only for single-probe blocks
 
 
@@ -190,13 +205,24 @@ def _complex_step(ctx: Context, g: _Geometry) -> F64 | None:
     comparisons or where on the real part is not holomorphic and returns a wrong (often
     zero) derivative without complaint.
     """
+    return _complex_step_at(ctx, g, ctx.x)
+
+
+def _complex_step_at(ctx: Context, g: _Geometry, xs: tuple[F64, ...]) -> F64 | None:
+    """The complex-step block at the point ``xs`` (an absolute step: nothing is subtracted,
+    so the step need not grow with |z|, and it resolves softmax at tied logits of 1e162)."""
     s = ctx.structure(g.k)
-    x = ctx.x[g.pos]
-    step = CS_STEP * np.maximum(1.0, np.abs(x))
+    x = xs[g.pos]
+    # Near a domain edge the function's features shrink to the distance to it (log(1 - A)
+    # at A = 1 - 9e-16): the step stays far below that distance.
+    dom = ctx.spec.domain_of(g.name)
+    below, above = stencil_room(x, dom if isinstance(dom, Domain) else None)
+    step = np.minimum(CS_STEP, 2.0**-30 * np.minimum(below, above))
+    step = np.where(step > 0, step, CS_STEP)
     points = []
     for r in range(g.R):
         P = s.probe_mask(g.in_shape, r)
-        pt: list[Any] = list(ctx.x)
+        pt: list[Any] = list(xs)
         pt[g.pos] = x + 1j * np.where(P, step, 0.0)
         points.append(tuple(pt))
     ys = ctx.evaluator.forward_complex(points)
@@ -205,17 +231,76 @@ def _complex_step(ctx: Context, g: _Geometry) -> F64 | None:
     out = np.empty((int(np.prod(g.out_shape, dtype=np.int64)), g.R))
     flat_step = step.ravel()
     for r, y in enumerate(ys):
-        out[:, r] = np.imag(y).ravel() / flat_step[g.Q[:, r]]
+        im = np.imag(y).ravel()
+        # An imaginary part near the underflow range has lost its precision (or all of it):
+        # no value there (central differences keep those entries).
+        weak = np.abs(im) < CS_WEAK
+        out[:, r] = np.where(weak, np.nan, im / flat_step[g.Q[:, r]])
     return out
 
 
-def _use_complex_step(ctx: Context, g: _Geometry, blk: _Block, resolved: NDArray[np.bool_]) -> str:
-    """Replace the FD oracle by the complex step where it is supported and agrees.
+def _trusted_elsewhere(ctx: Context, g: _Geometry) -> bool:
+    """Whether the complex step agrees with central differences at an ordinary point.
 
-    Returns a note for the report. The complex step is trusted only if it agrees with the
-    central differences on every resolved entry within their error estimate; its error is
-    then taken as its own round-off plus the measured disagreement, so a subtly wrong complex
-    step cannot tighten the tolerance below what the central differences support.
+    Used when central differences resolve no entry of this input (softmax at tied logits of
+    1e162, softplus at z = -50): the input clipped to [-2, 2] (same signs, same ties), where
+    they are reliable. Only for inputs on the whole real line.
+    """
+    dom = ctx.spec.domain_of(g.name)
+    if np.isfinite(float(getattr(dom, "lo", -np.inf))) or np.isfinite(
+        float(getattr(dom, "hi", np.inf))
+    ):
+        return False
+    x = ctx.x[g.pos]
+    aux = np.clip(x, -2.0, 2.0)
+    xs = list(ctx.x)
+    xs[g.pos] = aux
+    point = tuple(xs)
+    cs = _complex_step_at(ctx, g, point)
+    if cs is None:
+        return False
+    s = ctx.structure(g.k)
+    h = fd_step(aux, ctx.model.base_step(ctx.oracle_dtype), ctx.oracle_dtype)
+    n_out = int(np.prod(g.out_shape, dtype=np.int64))
+    D = [np.empty((n_out, g.R)) for _ in range(LEVELS)]
+    roundoff = np.empty((n_out, g.R))
+    for r in range(g.R):
+        P = np.where(s.probe_mask(g.in_shape, r), h, 0.0)
+        probe: list[F64 | None] = [None] * len(ctx.x)
+        probe[g.pos] = P
+        lev = ctx.evaluator.levels(point, [tuple(probe)])[0]
+        for lv in range(LEVELS):
+            delta = lev.delta[lv][g.pos]
+            assert delta is not None
+            D[lv][:, r] = (lev.plus[lv] - lev.minus[lv]).ravel() / delta.ravel()[g.Q[:, r]]
+        small = np.abs(lev.delta[-1][g.pos].ravel()[g.Q[:, r]])  # type: ignore[union-attr]
+        noise = ctx.model.kappa * ctx.eps_o * (np.abs(lev.plus[-1]) + np.abs(lev.minus[-1]))
+        roundoff[:, r] = 1.5 * noise.ravel() / small
+    fd, trunc = richardson(D[0], D[1], D[2], noise=roundoff)
+    trunc = trunc + roundoff
+    ok = np.isfinite(trunc) & ~np.isnan(cs)
+    if not ok.any():
+        return False
+    scale = max(1e-300, float(np.max(np.abs(fd[ok]))))
+    tol = ctx.model.safety * (trunc + 1e-10 * scale)
+    return bool(np.all(np.abs(cs[ok] - fd[ok]) <= tol[ok]) and np.all(np.isfinite(cs[ok])))
+
+
+def _use_complex_step(
+    ctx: Context,
+    g: _Geometry,
+    blk: _Block,
+    resolved: NDArray[np.bool_],
+    smooth: NDArray[np.bool_],
+) -> str:
+    """Replace the FD oracle by the complex step where it is supported and trusted.
+
+    Trust is established where central differences are reliable: the complex step must agree
+    with them on every entry they resolve (within their error estimate), and there must be
+    such entries, here or at an ordinary point (:func:`_trusted_elsewhere`). It is then used
+    on every smooth entry, including those central differences cannot resolve. Its error is
+    its own round-off plus the measured disagreement, so a subtly wrong complex step cannot
+    tighten the tolerance below what the central differences support.
     """
     cs = _complex_step(ctx, g)
     if cs is None:
@@ -225,17 +310,29 @@ def _use_complex_step(ctx: Context, g: _Geometry, blk: _Block, resolved: NDArray
         )
     gap = np.abs(cs - blk.fd)
     fd_err = ctx.model.safety * (blk.trunc + blk.roundoff)
+    known = ~np.isnan(cs)
+    resolved = resolved & known
     ok = ~resolved | (gap <= fd_err)
     if not (np.all(ok) and np.all(np.isfinite(cs[resolved]))):
         return (
             "oracle: central differences (the complex step disagrees with them, so the "
             "forward is not holomorphic-safe: abs, comparisons or where on the real part)"
         )
+    # Trust needs agreement where central differences are reliable (error below 1e-6 of the
+    # block's scale), here or at an ordinary point.
+    scale = float(np.max(np.abs(blk.fd[resolved]), initial=0.0))
+    reliable = resolved & (fd_err <= CS_TRUST * scale)
+    if not reliable.any() and not _trusted_elsewhere(ctx, g):
+        return "oracle: central differences (no entry where the complex step could be trusted)"
     rel_noise = (ctx.fd_noise() / np.maximum(np.abs(ctx.A64), ctx.tiny)).ravel()[:, None]
-    cs_err = np.abs(cs) * (ctx.model.kappa * ctx.eps_o + rel_noise) + gap
-    blk.fd = np.where(resolved, cs, blk.fd)
-    blk.trunc = np.where(resolved, cs_err, blk.trunc)
-    blk.roundoff = np.where(resolved, 0.0, blk.roundoff)
+    # Its error: its own round-off, plus the disagreement where central differences are
+    # reliable enough to measure one.
+    cs_err = np.abs(cs) * (ctx.model.kappa * ctx.eps_o + rel_noise) + np.where(reliable, gap, 0.0)
+    use = smooth & np.isfinite(cs)
+    blk.fd = np.where(use, cs, blk.fd)
+    blk.trunc = np.where(use, cs_err, blk.trunc)
+    blk.roundoff = np.where(use, 0.0, blk.roundoff)
+    blk.cs_used = use
     return "oracle: complex step, cross-checked against central differences"
 
 
@@ -355,10 +452,12 @@ def _kink_subgradients(
     kinks = ctx.spec.kinks_of(g.name)
     # One-sided steps, kept off any *other* kink.
     h = fd_step(x, ctx.model.one_sided_step(ctx.oracle_dtype), ctx.oracle_dtype)
-    others = np.full(x.shape, np.inf)
-    for k in kinks:
-        d = np.abs(x - k)
-        others = np.minimum(others, np.where(d == 0.0, np.inf, d))
+    # Distance to every kink but the nearest one (the one this entry is at or next to).
+    ks = np.asarray(kinks, dtype=np.float64)
+    dist = np.abs(x[..., None] - ks)
+    nearest = np.argmin(dist, axis=-1)
+    dist = np.where(np.arange(ks.size) == nearest[..., None], np.inf, dist)
+    others = np.min(dist, axis=-1)
     h = np.where(on_kink, np.minimum(h, 0.5 * others), 0.0)
 
     def at(xk: F64) -> tuple[F64, ...]:
@@ -461,6 +560,13 @@ def _block_measurements(ctx: Context, g: _Geometry) -> tuple[list[Measurement], 
     name = "jacobian"
     h, on_kink = _steps(ctx, g)
     blk = _fd_block(ctx, g, h)
+    # A step squeezed by a domain edge to fewer than 16 ulps of the entry (a probability 4
+    # ulps below 1) cannot be resolved by central differences: unresolved, unless the
+    # complex step (below) resolves it.
+    x_in = ctx.x[g.pos]
+    cramped = (h > 0) & (h < 16.0 * np.spacing(np.abs(x_in)))
+    if cramped.any():
+        blk.trunc = np.where(cramped.ravel()[g.Q], np.inf, blk.trunc)
     rows = _vjp_rows(ctx, g, ctx.X, ctx.A)
     sources: list[tuple[str, F64]] = [("vjp row vs central differences", rows)]
     # How far a few-ulp change of the inputs moves the rows: the implementation's own
@@ -484,16 +590,26 @@ def _block_measurements(ctx: Context, g: _Geometry) -> tuple[list[Measurement], 
     # where that is cheap (one probe, or small inputs).
     if ctx.complex_step and (g.R == 1 or ctx.x[g.pos].size <= CS_MAX_ENTRIES):
         try:
-            note = _use_complex_step(ctx, g, blk, smooth & np.isfinite(blk.trunc))
+            note = _use_complex_step(ctx, g, blk, smooth & np.isfinite(blk.trunc), smooth)
         except CallFailure as exc:
             note = f"oracle: central differences (complex input failed: {exc.kind})"
     else:
         note = "oracle: central differences"
     n_sum = ctx.structure(g.k).n_rows(g.out_shape)
     impl_rel = ctx.model.c_rel * ctx.model.summation_factor(n_sum) * np.abs(blk.fd)
-    impl = ctx.eps * (impl_rel + ctx.c_out * blk.absA) + ctx.model.c_tiny * ctx.tiny + moved
-    tol = ctx.model.safety * (blk.trunc + blk.roundoff + impl)
-    tol = np.where(smooth, tol, np.inf)
+    impl = ctx.eps * impl_rel + ctx.model.c_tiny * ctx.tiny + moved
+    # The rounding policy, bounded by what the forward's rounding can do to the derivative;
+    # where the forward is flat the differences give no f'', and eps |A| bounds it instead.
+    err_out = np.broadcast_to(ctx.err_out().ravel()[:, None], blk.fd.shape)
+    flat = np.broadcast_to(ctx.flat_out().ravel()[:, None], blk.fd.shape)
+    if blk.cs_used is not None:
+        flat = flat & ~blk.cs_used
+    x_scale = np.maximum(1.0, np.abs(ctx.x[g.pos]).ravel()[g.Q])
+    policy = ctx.policy(blk.fd, blk.d2, err_out, blk.absA, x_scale)
+    if not ctx.strict:
+        policy = np.where(flat, ctx.model.c_out * err_out, policy)
+    tol = ctx.model.safety * (blk.trunc + blk.roundoff + impl + policy)
+    tol = np.where(smooth, tol, 1.0)
     resolved = ~smooth | np.isfinite(blk.trunc)
     parts: list[Measurement] = list(extra)
     ratios = []
@@ -509,6 +625,10 @@ def _block_measurements(ctx: Context, g: _Geometry) -> tuple[list[Measurement], 
             g.describe(ctx, source),
             valid=resolved,
             location=g.locate(ctx),
+            policy=ctx.model.safety * policy,
+            flat=flat,
+            skip=~smooth,
+            resolve=True,
         )
         m.extra["block"] = g.k
         parts.append(m)
