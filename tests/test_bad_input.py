@@ -243,7 +243,7 @@ def test_unknown_spec_name_suggests_the_close_one() -> None:
     with pytest.raises(RegistryError) as info:
         REGISTRY.get("sigmoud")
     message = str(info.value)
-    assert message.startswith("No spec named 'sigmoud'. Did you mean 'sigmoid'?")
+    assert message.startswith("No spec named 'sigmoud'. Did you mean 'sigmoid'")
     assert "Registered: " in message
     with pytest.raises(RegistryError, match="Did you mean 'sigmoid'"):
         verify_at("sigmoud", np.ones((2, 2)))
@@ -253,7 +253,7 @@ def test_unknown_spec_name_suggests_the_close_one() -> None:
 
 def test_unknown_spec_name_in_cli_exits_2_and_suggests(tmp_path: Path) -> None:
     proc = _cli(tmp_path, "verify", "--spec", "sigmoud", *VERIFY_FAST, "--report-dir", "out")
-    _usage_error(proc, "No spec named 'sigmoud'. Did you mean 'sigmoid'?")
+    _usage_error(proc, "No spec named 'sigmoud'. Did you mean 'sigmoid'")
     assert "PASSED" not in proc.stdout
     assert not (tmp_path / "out").exists()
 

@@ -29,6 +29,7 @@ from harness.checks.common import (
     worst_of,
 )
 from harness.domains import Domain, stencil_room
+from harness.errormodel import RESOLUTION
 from harness.errors import JacobianTooLargeError
 from harness.jumps import classify_step_curve, estimate_jump
 from harness.oracle import LEVELS, central_steps, fd_step, kink_distance, richardson
@@ -643,7 +644,10 @@ def _block_measurements(ctx: Context, g: _Geometry) -> tuple[list[Measurement], 
     if ctx.detail:
         # The first few entries the oracle could not resolve, with the VJP's value there:
         # a jump of the forward (not a wrong derivative) is named from their step curves.
-        for o, r in np.argwhere(smooth & ~np.isfinite(blk.trunc))[:3]:
+        core = tol - ctx.model.safety * policy
+        with np.errstate(invalid="ignore"):
+            wide = core >= RESOLUTION * np.maximum(np.abs(blk.fd), np.abs(rows))
+        for o, r in np.argwhere(smooth & (~np.isfinite(blk.trunc) | wide))[:3]:
             ctx.cache.setdefault("unresolved entries", []).append(
                 (g, (int(o), int(r)), float(rows[o, r]))
             )
