@@ -199,7 +199,7 @@ CS_TRUST = 1e-6  # central differences this accurate (relative) can vouch for th
 CS_MAX_ENTRIES = 1024  # beyond this, the complex step only for single-probe blocks
 
 
-def _complex_step(ctx: Context, g: _Geometry) -> F64 | None:
+def _complex_step(ctx: Context, g: _Geometry) -> tuple[F64, F64] | None:
     """The block by the complex step, Im f(x + i t P) / t, or None without complex support.
 
     Callers must cross-check the values against central differences: code with abs,
@@ -209,9 +209,12 @@ def _complex_step(ctx: Context, g: _Geometry) -> F64 | None:
     return _complex_step_at(ctx, g, ctx.x)
 
 
-def _complex_step_at(ctx: Context, g: _Geometry, xs: tuple[F64, ...]) -> F64 | None:
+def _complex_step_at(
+    ctx: Context, g: _Geometry, xs: tuple[F64, ...]
+) -> tuple[F64, F64] | None:
     """The complex-step block at the point ``xs`` (an absolute step: nothing is subtracted,
-    so the step need not grow with |z|, and it resolves softmax at tied logits of 1e162)."""
+    so the step need not grow with |z|, and it resolves softmax at tied logits of 1e162),
+    and its resolution floor per entry."""
     s = ctx.structure(g.k)
     x = xs[g.pos]
     # Near a domain edge the function's features shrink to the distance to it (log(1 - A)
@@ -230,14 +233,18 @@ def _complex_step_at(ctx: Context, g: _Geometry, xs: tuple[F64, ...]) -> F64 | N
     if ys is None:
         return None
     out = np.empty((int(np.prod(g.out_shape, dtype=np.int64)), g.R))
+    floor = np.zeros(out.shape)
     flat_step = step.ravel()
     for r, y in enumerate(ys):
         im = np.imag(y).ravel()
+        st = flat_step[g.Q[:, r]]
         # An imaginary part near the underflow range has lost its precision (or all of it):
-        # no value there (central differences keep those entries).
+        # the value is only known to within CS_WEAK / step there (an exact 0, ReLU's
+        # derivative below its kink, is 0 to that resolution, not unknown).
         weak = np.abs(im) < CS_WEAK
-        out[:, r] = np.where(weak, np.nan, im / flat_step[g.Q[:, r]])
-    return out
+        out[:, r] = im / st
+        floor[:, r] = np.where(weak, CS_WEAK / st, 0.0)
+    return out, floor
 
 
 def _trusted_elsewhere(ctx: Context, g: _Geometry) -> bool:
@@ -257,9 +264,10 @@ def _trusted_elsewhere(ctx: Context, g: _Geometry) -> bool:
     xs = list(ctx.x)
     xs[g.pos] = aux
     point = tuple(xs)
-    cs = _complex_step_at(ctx, g, point)
-    if cs is None:
+    got = _complex_step_at(ctx, g, point)
+    if got is None:
         return False
+    cs = np.where(got[1] > 0, np.nan, got[0])  # only entries the step resolves vouch
     s = ctx.structure(g.k)
     h = fd_step(aux, ctx.model.base_step(ctx.oracle_dtype), ctx.oracle_dtype)
     n_out = int(np.prod(g.out_shape, dtype=np.int64))
@@ -303,15 +311,16 @@ def _use_complex_step(
     its own round-off plus the measured disagreement, so a subtly wrong complex step cannot
     tighten the tolerance below what the central differences support.
     """
-    cs = _complex_step(ctx, g)
-    if cs is None:
+    got = _complex_step(ctx, g)
+    if got is None:
         return (
             "oracle: central differences (the forward does not take complex input, or drops "
             "its imaginary part)"
         )
+    cs, cs_floor = got
     gap = np.abs(cs - blk.fd)
     fd_err = ctx.model.safety * (blk.trunc + blk.roundoff)
-    known = ~np.isnan(cs)
+    known = ~np.isnan(cs) & (cs_floor == 0)  # weak entries are used, but do not vouch
     resolved = resolved & known
     ok = ~resolved | (gap <= fd_err)
     if not (np.all(ok) and np.all(np.isfinite(cs[resolved]))):
@@ -328,7 +337,11 @@ def _use_complex_step(
     rel_noise = (ctx.fd_noise() / np.maximum(np.abs(ctx.A64), ctx.tiny)).ravel()[:, None]
     # Its error: its own round-off, plus the disagreement where central differences are
     # reliable enough to measure one.
-    cs_err = np.abs(cs) * (ctx.model.kappa * ctx.eps_o + rel_noise) + np.where(reliable, gap, 0.0)
+    cs_err = (
+        np.abs(cs) * (ctx.model.kappa * ctx.eps_o + rel_noise)
+        + np.where(reliable, gap, 0.0)
+        + cs_floor
+    )
     use = smooth & np.isfinite(cs)
     blk.fd = np.where(use, cs, blk.fd)
     blk.trunc = np.where(use, cs_err, blk.trunc)
