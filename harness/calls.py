@@ -383,6 +383,17 @@ class Caller:
             shape = getattr(g, "shape", None)
             if shape is None or tuple(shape) == shapes[n]:
                 continue
+            out_shape = self.output_shape(xs)
+            summed = len(shapes[n]) == len(out_shape) and any(
+                w == 1 and o != 1 for w, o in zip(shapes[n], out_shape, strict=True)
+            )
+            if tuple(shape) == out_shape and summed:
+                raise CallFailure(
+                    "gradients",
+                    f"gradient for `{n}` has shape {tuple(shape)}; expected {shapes[n]} (the "
+                    f"output's shape: a sum over the axis `{n}` is broadcast along missing?)",
+                    point=args,
+                )
             owners = [o for o in diff if shapes[o] == tuple(shape) and o != n]
             if owners:
                 raise CallFailure(
@@ -392,13 +403,9 @@ class Caller:
                     f"({', '.join(diff)})?",
                     point=args,
                 )
-            hint = ""
-            out_shape = self.output_shape(xs)
-            if tuple(shape) == out_shape:
-                hint = " (the output's shape: a sum over the broadcast axis missing?)"
             raise CallFailure(
                 "gradients",
-                f"gradient for `{n}` has shape {tuple(shape)}; expected {shapes[n]}{hint}",
+                f"gradient for `{n}` has shape {tuple(shape)}; expected {shapes[n]}",
                 point=args,
             )
         return grads

@@ -113,7 +113,8 @@ def parse_signature(text: str, n_inputs: int) -> Signature:
         )
     lhs, _, rhs = text.partition("->")
     ins = _ARRAY.findall(lhs)
-    if _ARRAY.sub("", lhs).replace(",", "").strip() or not ins:
+    rest = _ARRAY.sub("", lhs)
+    if rest.replace(",", "").strip() or not ins or rest.count(",") != len(ins) - 1:
         raise SpecError(
             f"shapes {text!r}: the inputs part {lhs!r} is not a comma-separated list of "
             f"parenthesised shapes like (n,k),(k,m)."

@@ -468,7 +468,7 @@ def test_replay_of_a_failing_check_reproduces_the_verdict(tmp_path: Path) -> Non
         again = _run_replay(tmp_path, replay)
         assert again.returncode == 1, again.stdout + again.stderr
         shape = tuple(check["worst"]["input"]["arrays"][0]["shape"])
-        assert f"on the recorded input (shape {shape}" in again.stdout
+        assert f"on the recorded input (Z {shape}" in again.stdout
         assert f"FAIL  {check['check']}" in again.stdout, again.stdout
 
 

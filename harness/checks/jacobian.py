@@ -209,9 +209,7 @@ def _complex_step(ctx: Context, g: _Geometry) -> tuple[F64, F64] | None:
     return _complex_step_at(ctx, g, ctx.x)
 
 
-def _complex_step_at(
-    ctx: Context, g: _Geometry, xs: tuple[F64, ...]
-) -> tuple[F64, F64] | None:
+def _complex_step_at(ctx: Context, g: _Geometry, xs: tuple[F64, ...]) -> tuple[F64, F64] | None:
     """The complex-step block at the point ``xs`` (an absolute step: nothing is subtracted,
     so the step need not grow with |z|, and it resolves softmax at tied logits of 1e162),
     and its resolution floor per entry."""
