@@ -447,8 +447,22 @@ def _step_curve(ctx: Context, g: _Geometry, raw: tuple[int, ...], got: float) ->
     }
 
 
-def _block_measurements(ctx: Context, g: _Geometry) -> tuple[list[Measurement], F64 | None, str]:
-    """Every comparison of one block; the ratio matrix for the heat map; the oracle note."""
+def _release_rows(ctx: Context, g: _Geometry) -> None:
+    """Drop the cached VJP rows of block g's free output axes (at X and at Xp)."""
+    free = ctx.structure(g.k).free_out(g.out_shape)
+    for X in (ctx.X, ctx.Xp):
+        if X is not None:
+            ctx.cache.pop(f"vjp_rows {free} {id(X)}", None)
+
+
+def _block_measurements(
+    ctx: Context, g: _Geometry, last_rows_use: bool = False
+) -> tuple[list[Measurement], F64 | None, str]:
+    """Every comparison of one block; the ratio matrix for the heat map; the oracle note.
+
+    ``last_rows_use``: no later block shares this block's VJP rows, so their cache is released
+    as soon as the block's rows are taken from it (memory only; the values are the same).
+    """
     name = "jacobian"
     h, on_kink = _steps(ctx, g)
     blk = _fd_block(ctx, g, h)
@@ -460,6 +474,8 @@ def _block_measurements(ctx: Context, g: _Geometry) -> tuple[list[Measurement], 
     if ctx.Xp is not None and ctx.Ap is not None:
         moved = ctx.model.c_noise * np.abs(_vjp_rows(ctx, g, ctx.Xp, ctx.Ap) - rows)
         moved = np.where(np.isfinite(moved), moved, 0.0)
+    if last_rows_use:
+        _release_rows(ctx, g)
     if ctx.spec.jvp is not None:
         sources.append(("jvp column vs central differences", _jvp_cols(ctx, g)))
     extra: list[Measurement] = []
@@ -483,14 +499,25 @@ def _block_measurements(ctx: Context, g: _Geometry) -> tuple[list[Measurement], 
     n_sum = ctx.structure(g.k).n_rows(g.out_shape)
     impl_rel = ctx.model.c_rel * ctx.model.summation_factor(n_sum) * np.abs(blk.fd)
     impl = ctx.eps * (impl_rel + ctx.c_out * blk.absA) + ctx.model.c_tiny * ctx.tiny + moved
+    del impl_rel
     tol = ctx.model.safety * (blk.trunc + blk.roundoff + impl)
-    tol = np.where(smooth, tol, np.inf)
+    del impl
+    # Without kink entries every entry is smooth: the masked copies below would be the
+    # arrays themselves, so they are not made (same values, less memory).
+    any_kink = bool(kink_entry.any())
+    if any_kink:
+        tol = np.where(smooth, tol, np.inf)
     resolved = ~smooth | np.isfinite(blk.trunc)
+    if not any_kink:
+        del moved  # only the kink test needs it from here on
+    # From here on only the oracle's values are needed, not its error terms.
+    fd = blk.fd
+    del blk
     parts: list[Measurement] = list(extra)
-    ratios = []
+    ratio: F64 | None = None
     for source, J in sources:
-        got = np.where(smooth, J, 0.0)
-        exp = np.where(smooth, blk.fd, 0.0)
+        got = np.where(smooth, J, 0.0) if any_kink else J
+        exp = np.where(smooth, fd, 0.0) if any_kink else fd
         m = measure(
             name,
             got,
@@ -501,16 +528,20 @@ def _block_measurements(ctx: Context, g: _Geometry) -> tuple[list[Measurement], 
             valid=resolved,
             location=g.locate(ctx),
         )
+        del got, exp
         m.extra["block"] = g.k
         parts.append(m)
         with np.errstate(invalid="ignore", divide="ignore"):
-            ratios.append(np.where(smooth & resolved, np.abs(J - blk.fd) / tol, 0.0))
-        if kink_entry.any():
+            r = np.where(smooth & resolved, np.abs(J - fd) / tol, 0.0)
+        # The running elementwise maximum over the sources (np.maximum propagates NaN as
+        # np.maximum.reduce over them did), without stacking them.
+        ratio = r if ratio is None else np.maximum(ratio, r, out=ratio)
+        del r
+        if any_kink:
             shape = g.in_shape
             parts.append(
                 _kink_subgradients(ctx, g, J.reshape(shape), on_kink, moved.reshape(shape))
             )
-    ratio = np.maximum.reduce(ratios) if ratios else None
     return parts, ratio, note
 
 
@@ -530,10 +561,13 @@ def check_jacobian(ctx: Context) -> Measurement:
     parts: list[Measurement] = []
     notes: list[str] = []
     detail: list[tuple[_Geometry, F64 | None, list[Measurement]]] = []
+    # The VJP rows of a block are shared with later blocks whose structures leave the same
+    # output axes free; after the last such block they are released.
+    frees = [ctx.structure(k).free_out(ctx.A64.shape) for k in range(len(ctx.diff))]
     try:
         for k in range(len(ctx.diff)):
             g = _geometry(ctx, k)
-            ps, ratio, note = _block_measurements(ctx, g)
+            ps, ratio, note = _block_measurements(ctx, g, frees[k] not in frees[k + 1 :])
             parts.extend(ps)
             notes.append(note if len(ctx.diff) == 1 else f"`{g.name}`: {note}")
             detail.append((g, ratio, ps))
