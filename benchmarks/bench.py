@@ -5,9 +5,12 @@ Usage (from the repository root)::
     python benchmarks/bench.py            # the full run: about half an hour on 2 cores
     python benchmarks/bench.py --quick    # a smoke run, under a minute
     python benchmarks/bench.py --skip-peers --sections speed
+    python benchmarks/bench.py --sections several-inputs
 
 Prints one combined report: the machine, the detection sweep (uniform and single-entry vjp
-errors), the false-alarm count, the peers' detection thresholds, the speed table, and every
+errors), the false-alarm count, the peers' detection thresholds, the speed table, the
+several-input figures (the dense layer, a 10,000-parameter network, softmax: time, forward+
+backward equivalents, peak memory, beside torch's gradcheck), and every
 target with met / MISSED. Benchmarks report, they do not gate: the exit status is 0 whatever
 the results; it is 1 only when a section itself crashed (its traceback is printed and the other
 sections still run).
@@ -36,6 +39,7 @@ if not __package__:
     sys.path.insert(0, str(ROOT))
 
 from benchmarks import sensitivity as sens  # noqa: E402
+from benchmarks import several_inputs as several  # noqa: E402
 from benchmarks import speed  # noqa: E402
 
 SECTIONS: tuple[str, ...] = (
@@ -43,6 +47,7 @@ SECTIONS: tuple[str, ...] = (
     "false-alarms",
     "peer-sensitivity",
     "speed",
+    "several-inputs",
     "gradcheck-side-by-side",
 )
 
@@ -77,6 +82,13 @@ def _build_parser() -> argparse.ArgumentParser:
         type=float,
         default=120.0,
         help="wall-clock seconds per peer run (default: %(default)g)",
+    )
+    parser.add_argument(
+        "--blas-threads",
+        type=int,
+        default=1,
+        help="BLAS threads in the several-inputs children (default: %(default)s; 0 leaves "
+        "the library's default)",
     )
     parser.add_argument(
         "--fa-inputs",
@@ -215,6 +227,33 @@ def main(argv: list[str] | None = None) -> int:
 
         report.section(
             "Speed: wall time and calls, as multiples of one forward+backward call", run_speed
+        )
+
+    if "several-inputs" in wanted:
+
+        def run_several() -> None:
+            cfg = several.Config.quick() if args.quick else several.Config()
+            cfg = replace(cfg, peers=not args.skip_peers, blas_threads=args.blas_threads)
+            if hasattr(os, "getloadavg"):
+                load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+                print(f"Load average before timing (1, 5, 15 min): {load}\n", flush=True)
+            rows, _ = several.run(
+                cfg,
+                progress=lambda c: print(
+                    f"  measured: {c.label}, {c.method}: {c.verdict}", flush=True
+                ),
+            )
+            print()
+            print(several.format_tables(rows, cfg))
+            ts = several.format_targets(several.targets(rows, cfg))
+            print()
+            print(ts)
+            report.targets += ts.splitlines()
+
+        report.section(
+            "Several inputs: the dense layer, a 10,000-parameter network and softmax, "
+            "time and memory",
+            run_several,
         )
 
     if "gradcheck-side-by-side" in wanted:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -232,3 +233,62 @@ def test_bench_main_prints_a_report(capsys: pytest.CaptureFixture[str]) -> None:
 def test_bench_main_rejects_unknown_sections(capsys: pytest.CaptureFixture[str]) -> None:
     assert bench.main(["--sections", "nonsense"]) == 2
     assert "unknown section" in capsys.readouterr().err
+
+
+# --- several inputs ---------------------------------------------------------------------------
+
+
+def test_several_inputs_section_structure() -> None:
+    from benchmarks import several_inputs as several
+
+    cfg = replace(
+        several.Config.quick(),
+        dense=(4, 5, 3),
+        network=(3, 4, 2),
+        network_m=3,
+        softmax=((3, 2), (4, 3)),
+        peers=False,
+        isolated=False,
+        baseline_repeats=2,
+    )
+    seen: list[several.Case] = []
+    rows, prediction = several.run(cfg, progress=seen.append)
+    assert rows == seen and prediction is None
+    assert [(r.table, r.method) for r in rows] == [
+        ("dense", "harness: verify_at"),
+        ("network", "harness: verify_params(max_examples=0)"),
+        ("softmax", "harness: verify_at"),
+        ("softmax", "harness: verify_at"),
+    ]
+    for r in rows:
+        assert r.verdict == "pass", r.note
+        assert r.jacobian == "pass"
+        assert r.seconds is not None and r.baseline is not None and r.ratio is not None
+        assert r.forward is not None and r.forward >= 1 and r.vjp is not None
+        assert r.peak_bytes is not None and r.memory == "tracemalloc"
+    assert rows[1].extra["parameters"] == 3 * 4 + 4 + 4 * 2 + 2
+    text = several.format_tables(rows, cfg)
+    assert "| shape | method | verdict |" in text and "tracemalloc" in text
+    ts = several.targets(rows, cfg)
+    assert [t.met for t in ts[:2]] == [True, True]
+    assert "not measured" in several.format_targets(ts)  # no torch row to compare with
+
+
+def test_several_inputs_child_and_torch_prediction() -> None:
+    from benchmarks import several_inputs as several
+
+    cfg = replace(several.Config.quick(), peers=False, baseline_repeats=1, timeout=120.0)
+    r = several.run_case("softmax", {"shape": [3, 2]}, cfg)
+    assert r["verdict"] == "pass" and r["memory"] == "ru_maxrss", r
+    assert r["seconds"] > 0 and r["peak_bytes"] >= 0
+    # From two calibration rows: the slope per Jacobian entry, never below 16 bytes (two
+    # float64 Jacobians); the full dense shape needs tens of GiB.
+    calib = []
+    for shape, peak in (((32, 64, 8), 40 * 2**20), ((64, 128, 16), 400 * 2**20)):
+        c = several.Case("dense", str(shape), "torch.gradcheck", "pass", peak_bytes=peak)
+        c.extra["shape"] = shape
+        calib.append(c)
+    p = several.torch_prediction(calib, (256, 512, 64))
+    assert p.bytes_per_entry >= 16.0 and p.needs >= p.lower_bound
+    assert p.lower_bound == 16.0 * 16_384 * 164_096
+    assert several.torch_prediction([], (256, 512, 64)).needs == p.lower_bound
