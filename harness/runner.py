@@ -416,6 +416,17 @@ def _record(ex: Example) -> InputRecord:
 _CHECK_FIELDS = {f.name for f in dataclass_fields(CheckResult)}
 
 
+def _public_status(status: str) -> str:
+    """``"unresolved"`` as a check's status where the report model knows it; until then the
+    check reads "pass" and its message states that its comparisons were unresolved."""
+    if status != "unresolved":
+        return status
+    from harness.report import model
+
+    known = getattr(model, "_STATUS_RANK", {"unresolved": 0})
+    return status if "unresolved" in known else "pass"
+
+
 def _coverage(m: Measurement, unresolved: int, limited: int, comparisons: int) -> dict[str, Any]:
     """The coverage of a check: ``unresolved`` and ``rounding_limited`` counts (fields of the
     result where it has them) and a message that states them."""
@@ -480,7 +491,7 @@ def _check_result(
         return CheckResult(
             **cover,
             check=name,
-            status=m.status,
+            status=_public_status(m.status),
             examples=0 if m.status == "skip" else 1,
             comparisons=m.comparisons,
             max_abs_error=m.abs_error,
@@ -496,7 +507,7 @@ def _check_result(
     return CheckResult(
         **cover,
         check=name,
-        status=m.status,
+        status=_public_status(m.status),
         examples=agg.ran[name],
         comparisons=agg.comparisons[name],
         max_abs_error=mx[0],

@@ -153,7 +153,6 @@ def test_binary_all_zeros_and_all_ones() -> None:
 
 def test_real_reaches_zero_tiny_and_large() -> None:
     dom = real()
-    fi = np.finfo(np.float32)
     assert _reached(dom, (3, 2), "float32", lambda a: np.any(a == 0))
     assert _reached(dom, (3, 2), "float32", lambda a: np.any((a != 0) & (abs(a) < 1e-9)))
     assert _reached(dom, (3, 2), "float32", lambda a: np.any(abs(a) >= 1e4))

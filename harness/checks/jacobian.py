@@ -69,7 +69,7 @@ class _Block:
     trunc: F64
     roundoff: F64
     absA: F64  # |A| of the output each entry belongs to, broadcast like fd
-    d2: F64  # second differences at the smallest step (for the rounding policy)
+    d2: F64  # upper bound on |f''| from second differences (for the rounding policy)
     cs_used: NDArray[np.bool_] | None = None  # entries the complex step replaced
 
 
@@ -176,10 +176,11 @@ def _fd_block(ctx: Context, g: _Geometry, h: F64) -> _Block:
         assert last is not None and first is not None
         small[:, r] = np.abs(last.ravel()[q])
         with np.errstate(all="ignore"):
-            # Second differences at the largest step, less what their noise can make up.
+            # Second differences at the largest step, plus what their noise can hide: an
+            # upper bound on |f''|.
             half = np.abs(first.ravel()[q]) / 2.0
             num = np.abs(lev.plus[0].ravel() + lev.minus[0].ravel() - 2.0 * centre)
-            curv[:, r] = np.maximum(num - 2.0 * noise[:, r], 0.0) / (half * half)
+            curv[:, r] = (num + 2.0 * noise[:, r]) / (half * half)
     # Richardson weights 4/3 and 1/3 on the two smallest steps' round-off.
     roundoff = 1.5 * noise / small
     fd, trunc = richardson(D[0], D[1], D[2], noise=roundoff)
@@ -229,7 +230,8 @@ def _complex_step_at(ctx: Context, g: _Geometry, xs: tuple[F64, ...]) -> F64 | N
         im = np.imag(y).ravel()
         # An imaginary part near the underflow range has lost its precision (or all of it):
         # no value there (central differences keep those entries).
-        weak = np.abs(im) < CS_WEAK
+        # (An imaginary part of exactly 0 is a derivative below 5e-324 / step: kept, as 0.)
+        weak = (np.abs(im) < CS_WEAK) & (im != 0)
         out[:, r] = np.where(weak, np.nan, im / flat_step[g.Q[:, r]])
     return out
 
@@ -323,6 +325,8 @@ def _use_complex_step(
     # Its error: its own round-off, plus the disagreement where central differences are
     # reliable enough to measure one.
     cs_err = np.abs(cs) * (ctx.model.kappa * ctx.eps_o + rel_noise) + np.where(reliable, gap, 0.0)
+    # An imaginary part that underflowed to 0 bounds the derivative by 5e-324 / step.
+    cs_err = np.where(cs == 0, float(np.finfo(np.float64).smallest_subnormal) / CS_STEP, cs_err)
     use = smooth & np.isfinite(cs)
     blk.fd = np.where(use, cs, blk.fd)
     blk.trunc = np.where(use, cs_err, blk.trunc)
@@ -585,10 +589,16 @@ def _block_measurements(ctx: Context, g: _Geometry) -> tuple[list[Measurement], 
     # where the forward is flat the differences give no f'', and eps |A| bounds it instead.
     err_out = np.broadcast_to(ctx.err_out().ravel()[:, None], blk.fd.shape)
     flat = np.broadcast_to(ctx.flat_out().ravel()[:, None], blk.fd.shape)
+    flat_bound = np.broadcast_to(ctx.flat_bound().ravel()[:, None], blk.fd.shape)
     if blk.cs_used is not None:
         flat = flat & ~blk.cs_used
-    x_scale = np.maximum(1.0, np.abs(ctx.x[g.pos]).ravel()[g.Q])
-    policy = ctx.policy(blk.fd, blk.d2, err_out, blk.absA, x_scale)
+        flat_bound = np.where(blk.cs_used, 0.0, flat_bound)
+    # The feature length: 1, or more where 16 ulps of z in the dtype under test exceed the
+    # base step (a rounding of A at z = 1e30 in float32 is a move of z by 1e23, which a
+    # function with features of size ~1 could not support, but a scale-free one does).
+    base = ctx.model.base_step(ctx.oracle_dtype)
+    length = np.maximum(1.0, 16.0 * ctx.eps * np.abs(ctx.x[g.pos]) / base).ravel()[g.Q]
+    policy = ctx.policy(blk.fd, blk.d2, err_out, blk.absA, length)
     if not ctx.strict:
         policy = np.where(flat, ctx.model.c_out * err_out, policy)
     tol = ctx.model.safety * (blk.trunc + blk.roundoff + impl + policy)
@@ -609,7 +619,7 @@ def _block_measurements(ctx: Context, g: _Geometry) -> tuple[list[Measurement], 
             valid=resolved,
             location=g.locate(ctx),
             policy=ctx.model.safety * policy,
-            flat=flat,
+            flat=flat_bound,
             skip=~smooth,
             resolve=True,
         )
