@@ -239,9 +239,10 @@ def _complex_step_at(ctx: Context, g: _Geometry, xs: tuple[F64, ...]) -> F64 | N
 def _trusted_elsewhere(ctx: Context, g: _Geometry) -> bool:
     """Whether the complex step agrees with central differences at an ordinary point.
 
-    Used when central differences resolve no entry of this input (softmax at tied logits of
-    1e162, softplus at z = -50): the input clipped to [-2, 2] (same signs, same ties), where
-    they are reliable. Only for inputs on the whole real line.
+    Used when central differences resolve no entry of this input reliably (softmax at tied
+    logits of 1e162, softplus at z = -50): the input with magnitudes moved into [0.5, 2]
+    (same signs, same ties), where they are reliable and the derivatives are not ~0. Only for
+    inputs on the whole real line.
     """
     dom = ctx.spec.domain_of(g.name)
     if np.isfinite(float(getattr(dom, "lo", -np.inf))) or np.isfinite(
@@ -249,7 +250,9 @@ def _trusted_elsewhere(ctx: Context, g: _Geometry) -> bool:
     ):
         return False
     x = ctx.x[g.pos]
-    aux = np.clip(x, -2.0, 2.0)
+    # Same signs and ties, magnitudes moved into [0.5, 2]: derivatives there are not ~0, so
+    # agreement means something (abs-based code gives 0 by both methods next to 0).
+    aux = np.where(x < 0, -1.0, 1.0) * np.clip(np.abs(x), 0.5, 2.0)
     xs = list(ctx.x)
     xs[g.pos] = aux
     point = tuple(xs)
@@ -280,7 +283,12 @@ def _trusted_elsewhere(ctx: Context, g: _Geometry) -> bool:
         return False
     scale = max(1e-300, float(np.max(np.abs(fd[ok]))))
     tol = ctx.model.safety * (trunc + 1e-10 * scale)
-    return bool(np.all(np.abs(cs[ok] - fd[ok]) <= tol[ok]) and np.all(np.isfinite(cs[ok])))
+    meaningful = ok & (np.abs(fd) > 1e3 * tol)
+    return bool(
+        meaningful.any()
+        and np.all(np.abs(cs[ok] - fd[ok]) <= tol[ok])
+        and np.all(np.isfinite(cs[ok]))
+    )
 
 
 def _use_complex_step(
