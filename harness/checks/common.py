@@ -11,7 +11,7 @@ from numpy.typing import NDArray
 
 from harness.calls import Caller, CallFailure, fmt_index
 from harness.errormodel import RESOLUTION, ErrorModel, eps_of
-from harness.noise import derivative_rounding
+from harness.noise import DEFAULT_SPACING, derivative_rounding
 from harness.oracle import Evaluator, Probe
 from harness.results import Location
 from harness.spec import COMPUTE_EPS, Spec
@@ -150,17 +150,20 @@ class Context:
         cap = 16.0 * self.eps * np.maximum(1.0, a64)
         return np.asarray(np.minimum(np.maximum(self.eps * a64, got), cap), dtype=np.float64)
 
-    def policy(self, d1: Any, d2: Any, err_out: Any, a_abs: Any, x_scale: Any = 1.0) -> F64:
+    def policy(self, d1: Any, d2: Any, err_out: Any, a_abs: Any, length: Any = 1.0) -> F64:
         """The rounding policy's allowance; 0 in strict mode.
 
-        ``c_out`` times what the forward's rounding ``err_out`` can do to a derivative
-        computed from it (harness.noise.derivative_rounding, from the first and second
-        derivatives ``d1``, ``d2``), and at least the forward's own relative error in the
-        dtype under test carried over to the derivative, ``|d1| min(1, err_out / |A|)`` (a
-        float32 ``s (1 - s)`` that returns 0 at z = 20 for 2e-9 may have a derivative of 0).
-        ``err_out`` is capped at ``16 eps max(1, |A|)`` (see :meth:`err_out`), so the second
-        term matters only for outputs below ~16 eps. ``x_scale`` is ``max(1, |z|)`` of the
-        input entry the derivative is taken with respect to.
+        A derivative computed from a value rounded by ``err_out`` is the exact derivative at
+        an input ``dz`` away, where the forward takes the rounded value; the allowance is
+        ``c_out`` times what that move can do to the derivative: at most ``|f''| dz``
+        (harness.noise.derivative_rounding, with ``d2`` an upper bound on ``|f''|``), and at
+        most ``|f'| dz / length`` (over a move of one feature length the derivative may
+        change by up to itself; ``length`` is 1, or more where steps grow with ``|z|``).
+        At least the forward's own relative error in the dtype under test is carried over to
+        the derivative, ``|f'| min(1, err_out / |A|)`` (a float32 ``s (1 - s)`` that returns
+        0 at z = 20 for 2e-9 may have a derivative of 0); ``err_out`` is capped at
+        ``16 eps max(1, |A|)`` (see :meth:`err_out`), so that term matters only for outputs
+        below ~16 eps.
         """
         if self.strict:
             return np.zeros(np.broadcast(d1, d2, err_out, a_abs).shape)
@@ -168,18 +171,25 @@ class Context:
         with np.errstate(all="ignore"):
             rel = np.where(a_abs > 0, np.minimum(1.0, err_out / a_abs), 0.0)
             carried = np.where(np.isfinite(a1), a1 * rel, 0.0)
-            # Where f'' is below what the differences resolve: rounding the output by e moves
-            # the input by e / |f'|; over a move of that size relative to max(1, |z|) the
-            # derivative may change by up to itself (sigmoid' at z = 40: A rounds to 1).
-            reach = np.where(np.isfinite(a1), np.minimum(a1, err_out / x_scale), 0.0)
-        bound = derivative_rounding(err_out, d1, d2)
-        return self.model.c_out * np.maximum(np.maximum(bound, carried), reach)
+            reach = np.where(np.isfinite(a1), np.minimum(a1, err_out / length), 0.0)
+        bound = np.minimum(derivative_rounding(err_out, d1, d2), reach)
+        return self.model.c_out * np.maximum(bound, carried)
 
     def flat_out(self) -> NDArray[np.bool_]:
         """Per output entry: the forward was flat along the noise stencil."""
         if self.noise_flat is None:
             return np.zeros(self.A64.shape, dtype=bool)
         return self.noise_flat
+
+    def flat_bound(self) -> F64:
+        """Per output entry: the largest derivative a flat forward can hide (0 if not flat).
+
+        A forward constant over the noise stencil (8 points, 6.1e-5 apart) can still move by
+        a rounding of its internal values, ``kappa eps max(1, |A|)``, over that span.
+        """
+        span = 7.0 * DEFAULT_SPACING
+        b = self.model.kappa * self.eps_o * np.maximum(1.0, np.abs(self.A64)) / span
+        return np.asarray(np.where(self.flat_out(), b, 0.0), dtype=np.float64)
 
     def fd_noise(self) -> F64:
         """Per output entry: measured rounding noise of the float64 forward (0 if unknown)."""
@@ -356,7 +366,10 @@ def measure(
             sc = np.broadcast_to(np.atleast_1d(np.asarray(scale, dtype=np.float64)), shape)
         core = tol - pol
     bad_got = ~np.isfinite(got) & np.isfinite(expected)
-    floor = 64.0 * float(np.finfo(dtype).tiny)
+    # Tolerances below this are resolved even against a scale of 0 (exact zeros compared
+    # near the underflow range).
+    fi = np.finfo(dtype)
+    floor = 16.0 * float(fi.tiny) / float(fi.eps)
     with np.errstate(invalid="ignore", over="ignore"):
         unresolved = ~np.isfinite(tol) | ~np.isfinite(expected)
         if resolve:
@@ -364,8 +377,12 @@ def measure(
         if valid is not None:
             unresolved |= ~np.broadcast_to(np.atleast_1d(np.asarray(valid, dtype=bool)), shape)
         if flat is not None:
-            fl = np.broadcast_to(np.atleast_1d(np.asarray(flat, dtype=bool)), shape)
-            unresolved |= fl & ~(err <= tol)
+            # ``flat``: per comparison, the largest derivative the flat oracle cannot see (0
+            # where it is not flat). A disagreement within it is unresolved; beyond it, a
+            # failure (ReLU's 0 on its negative side is exact, softplus' 1.9e-22 at z = -50 is
+            # invisible).
+            fb = np.broadcast_to(np.atleast_1d(np.asarray(flat, dtype=np.float64)), shape)
+            unresolved |= (fb > 0) & ~(err <= tol) & (err <= fb)
         unresolved &= ~bad_got
         skipped = np.zeros(shape, dtype=bool)
         if skip is not None:

@@ -173,7 +173,10 @@ def _fd_residual(
         pol = np.where(np.isfinite(pol), pol, 0.0)
         policy = _scaled_sum(np.abs(v[touched]) * pol[touched])
         fd_scale = _scaled_sum(np.where(np.isfinite(d1), np.abs(v * d1), 0.0)[touched])
-    ctx.cache["flat_touched"] = bool(np.any(flat[touched]))
+    # The largest <v, J u> a flat forward could hide along u (0 when nothing is flat).
+    fb = ctx.flat_bound()
+    umax = max((float(np.max(np.abs(a), initial=0.0)) for a in u), default=0.0)
+    ctx.cache["flat_touched"] = _scaled_sum(np.abs(v[touched]) * fb[touched]) * umax
     return float(value), float(trunc), roundoff, dev, policy, fd_scale
 
 

@@ -71,7 +71,7 @@ class _Block:
     trunc: F64
     roundoff: F64
     absA: F64  # |A| of the output each entry belongs to, broadcast like fd
-    d2: F64  # second differences at the smallest step (for the rounding policy)
+    d2: F64  # upper bound on |f''| from second differences (for the rounding policy)
     cs_used: NDArray[np.bool_] | None = None  # entries the complex step replaced
 
 
@@ -182,10 +182,11 @@ def _fd_block(ctx: Context, g: _Geometry, h: F64) -> _Block:
         assert last is not None and first is not None
         small[:, r] = np.abs(last.ravel()[q])
         with np.errstate(all="ignore"):
-            # Second differences at the largest step, less what their noise can make up.
+            # Second differences at the largest step, plus what their noise can hide: an
+            # upper bound on |f''|.
             half = np.abs(first.ravel()[q]) / 2.0
             num = np.abs(lev.plus[0].ravel() + lev.minus[0].ravel() - 2.0 * centre)
-            curv[:, r] = np.maximum(num - 2.0 * noise[:, r], 0.0) / (half * half)
+            curv[:, r] = (num + 2.0 * noise[:, r]) / (half * half)
     # Richardson weights 4/3 and 1/3 on the two smallest steps' round-off.
     roundoff = 1.5 * noise / small
     fd, trunc = richardson(D[0], D[1], D[2], noise=roundoff)
@@ -248,9 +249,10 @@ def _complex_step_at(ctx: Context, g: _Geometry, xs: tuple[F64, ...]) -> tuple[F
 def _trusted_elsewhere(ctx: Context, g: _Geometry) -> bool:
     """Whether the complex step agrees with central differences at an ordinary point.
 
-    Used when central differences resolve no entry of this input (softmax at tied logits of
-    1e162, softplus at z = -50): the input clipped to [-2, 2] (same signs, same ties), where
-    they are reliable. Only for inputs on the whole real line.
+    Used when central differences resolve no entry of this input reliably (softmax at tied
+    logits of 1e162, softplus at z = -50): the input with magnitudes moved into [0.5, 2]
+    (same signs, same ties), where they are reliable and the derivatives are not ~0. Only for
+    inputs on the whole real line.
     """
     dom = ctx.spec.domain_of(g.name)
     if np.isfinite(float(getattr(dom, "lo", -np.inf))) or np.isfinite(
@@ -258,7 +260,9 @@ def _trusted_elsewhere(ctx: Context, g: _Geometry) -> bool:
     ):
         return False
     x = ctx.x[g.pos]
-    aux = np.clip(x, -2.0, 2.0)
+    # Same signs and ties, magnitudes moved into [0.5, 2]: derivatives there are not ~0, so
+    # agreement means something (abs-based code gives 0 by both methods next to 0).
+    aux = np.where(x < 0, -1.0, 1.0) * np.clip(np.abs(x), 0.5, 2.0)
     xs = list(ctx.x)
     xs[g.pos] = aux
     point = tuple(xs)
@@ -290,7 +294,12 @@ def _trusted_elsewhere(ctx: Context, g: _Geometry) -> bool:
         return False
     scale = max(1e-300, float(np.max(np.abs(fd[ok]))))
     tol = ctx.model.safety * (trunc + 1e-10 * scale)
-    return bool(np.all(np.abs(cs[ok] - fd[ok]) <= tol[ok]) and np.all(np.isfinite(cs[ok])))
+    meaningful = ok & (np.abs(fd) > 1e3 * tol)
+    return bool(
+        meaningful.any()
+        and np.all(np.abs(cs[ok] - fd[ok]) <= tol[ok])
+        and np.all(np.isfinite(cs[ok]))
+    )
 
 
 def _use_complex_step(
@@ -614,10 +623,16 @@ def _block_measurements(ctx: Context, g: _Geometry) -> tuple[list[Measurement], 
     # where the forward is flat the differences give no f'', and eps |A| bounds it instead.
     err_out = np.broadcast_to(ctx.err_out().ravel()[:, None], blk.fd.shape)
     flat = np.broadcast_to(ctx.flat_out().ravel()[:, None], blk.fd.shape)
+    flat_bound = np.broadcast_to(ctx.flat_bound().ravel()[:, None], blk.fd.shape)
     if blk.cs_used is not None:
         flat = flat & ~blk.cs_used
-    x_scale = np.maximum(1.0, np.abs(ctx.x[g.pos]).ravel()[g.Q])
-    policy = ctx.policy(blk.fd, blk.d2, err_out, blk.absA, x_scale)
+        flat_bound = np.where(blk.cs_used, 0.0, flat_bound)
+    # The feature length: 1, or more where 16 ulps of z in the dtype under test exceed the
+    # base step (a rounding of A at z = 1e30 in float32 is a move of z by 1e23, which a
+    # function with features of size ~1 could not support, but a scale-free one does).
+    base = ctx.model.base_step(ctx.oracle_dtype)
+    length = np.maximum(1.0, 16.0 * ctx.eps * np.abs(ctx.x[g.pos]) / base).ravel()[g.Q]
+    policy = ctx.policy(blk.fd, blk.d2, err_out, blk.absA, length)
     if not ctx.strict:
         policy = np.where(flat, ctx.model.c_out * err_out, policy)
     tol = ctx.model.safety * (blk.trunc + blk.roundoff + impl + policy)
@@ -638,7 +653,7 @@ def _block_measurements(ctx: Context, g: _Geometry) -> tuple[list[Measurement], 
             valid=resolved,
             location=g.locate(ctx),
             policy=ctx.model.safety * policy,
-            flat=flat,
+            flat=flat_bound,
             skip=~smooth,
             resolve=True,
         )
