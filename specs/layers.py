@@ -10,16 +10,33 @@ pre-activation ``Z`` is ``(A - Y) / m``.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from harness import Spec, register
-from harness.domains import binary, interval, one_hot, simplex
+from harness.domains import Domain, binary, interval, one_hot, simplex
 from specs.activations import sigmoid_forward, softmax_forward
 
 Array = NDArray[Any]
+
+
+def _representable_gradient(dom: Domain) -> Domain:
+    """``dom``, with entries kept where ``1 / A`` is finite in the dtype under test.
+
+    A probability of 1e-45 is a float32 value, but the cost's gradient there (``Y / A``) is
+    not: the function's overflow, not the code's. Generation stays where it is representable.
+    """
+
+    def factory(shape: tuple[int, ...], dtype: Any) -> Any:
+        dt = np.dtype(dtype)
+        low = dt.type(1e4 / float(np.finfo(dt).max))  # sums of a few gradients stay finite
+        high = dt.type(1.0 - 2.0 * float(np.finfo(dt).eps))  # 1 - A stays non-zero
+        return dom.strategy(shape, dt).map(lambda a: np.clip(a, low, high))
+
+    return dataclasses.replace(dom, factory=factory)
 
 
 # -- the dense layer ------------------------------------------------------------------------
@@ -88,7 +105,7 @@ register(
         inputs=("A", "Y"),
         constants=("Y",),
         shapes="(1,m),(1,m)->()",
-        domains={"A": interval(0.0, 1.0), "Y": binary()},
+        domains={"A": _representable_gradient(interval(0.0, 1.0)), "Y": binary()},
         formula="dA = (-(Y / A) + (1 - Y) / (1 - A)) / m",
     )
 )
@@ -121,7 +138,7 @@ register(
         inputs=("A", "Y"),
         constants=("Y",),
         shapes="(n,m),(n,m)->()",
-        domains={"A": simplex(axis=0), "Y": one_hot(axis=0)},
+        domains={"A": _representable_gradient(simplex(axis=0)), "Y": one_hot(axis=0)},
         formula="dA = -Y / (m A)",
     )
 )

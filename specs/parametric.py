@@ -101,6 +101,8 @@ prelu = register(
         kinks=PRELU_KINKS,
         equations="from (1), (2)",
         formula="dZ = dA * where(Z > 0, 1, a); da = sum_axis1 dA * where(Z > 0, 0, Z)",
-        dtypes=("float64", "float32", "float16"),
+        # float16 left out: a * Z underflows to 0 for |a Z| below 6e-8 while the derivative
+        # a does not, which the float16 error model does not yet allow for.
+        dtypes=("float64", "float32"),
     )
 )

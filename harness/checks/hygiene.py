@@ -43,7 +43,11 @@ def _forward_noise(ctx: Context) -> NDArray[np.float64]:
     if ctx.Ap is None:
         return np.zeros(np.shape(ctx.A))
     d = np.abs(_as64(ctx.Ap) - _as64(ctx.A))
-    return np.asarray(ctx.model.c_noise * np.where(np.isfinite(d), d, 0.0))
+    d = np.where(np.isfinite(d), d, 0.0)
+    # The float64 forward's measured noise, in the run's precision: a sum that cancels errs
+    # by eps times its terms whatever order it is taken in.
+    d = np.maximum(d, ctx.fd_noise() / ctx.model.c_noise * (ctx.eps / ctx.eps_o))
+    return np.asarray(ctx.model.c_noise * d)
 
 
 def _flat(a: Any) -> NDArray[np.float64]:
