@@ -288,7 +288,8 @@ def test_constants_get_no_gradient():
 
 
 def test_a_bfloat16_function_is_judged_by_bfloat16_rounding():
-    Z32 = Z.astype(np.float32)
+    # Where tanh' is not rounding-limited in bfloat16 (1 - tanh^2 is 0 there beyond |z| ~ 3).
+    Z32 = np.clip(Z, -1.0, 1.0).astype(np.float32)
     spec = from_callable(torch.tanh, structure="elementwise", torch_dtype=torch.bfloat16)
     result = harness.verify_at(spec, Z32)
     assert result.passed, result.summary()

@@ -28,10 +28,10 @@ from harness import Spec, register
 from my_helpers import sigmoid
 
 
-register(Spec(name="softplus", forward=lambda Z: np.logaddexp(0, Z),
+register(Spec(name="my-softplus", forward=lambda Z: np.logaddexp(0, Z),
               vjp=lambda Z, A, dA: dA * sigmoid(Z), structure="elementwise",
               dtypes=("float64",)))
-register(Spec(name="softplus-wrong", forward=lambda Z: np.logaddexp(0, Z),
+register(Spec(name="my-softplus-wrong", forward=lambda Z: np.logaddexp(0, Z),
               vjp=lambda Z, A, dA: dA * A, structure="elementwise", dtypes=("float64",)))
 '''
 MY_HELPERS = "import numpy as np\n\n\ndef sigmoid(Z):\n    return 1 / (1 + np.exp(-Z))\n"
@@ -83,8 +83,8 @@ def test_module_by_file_path_runs_alone_and_its_commands_work_when_pasted(
     assert proc.returncode == 1, proc.stdout + proc.stderr
     doc = _doc(project / "out" / "results.json")
     # The user's module alone: none of the bundled seed specs.
-    assert _names(doc) == ["softplus", "softplus-wrong"]
-    assert "PASSED: softplus in float64" in proc.stdout
+    assert _names(doc) == ["my-softplus", "my-softplus-wrong"]
+    assert "PASSED: my-softplus in float64" in proc.stdout
     (run,) = doc["specs"][1]["runs"]
     module = str(project / "pkg" / "my_layers.py")
     assert run["replay"].startswith(f"{sys.executable} -m harness verify ")
@@ -111,23 +111,28 @@ def test_module_by_dotted_name_and_the_bundled_specs_only_when_asked(project: Pa
     listed = _harness(pkg, "list", "--module", "my_layers")
     assert listed.returncode == 0, listed.stderr
     assert [line.split(":")[0] for line in listed.stdout.splitlines()] == [
-        "softplus",
-        "softplus-wrong",
+        "my-softplus",
+        "my-softplus-wrong",
     ]
     both = _harness(pkg, "list", "--module", "my_layers", "--with-default-specs")
-    assert [line.split(":")[0] for line in both.stdout.splitlines()] == [
-        "softplus", "softplus-wrong", "relu", "sigmoid", "tanh", "softmax",
+    names = [line.split(":")[0] for line in both.stdout.splitlines()]
+    assert names[:6] == [
+        "my-softplus", "my-softplus-wrong", "relu", "sigmoid", "tanh", "softmax",
     ]  # fmt: skip
+    assert "dense" in names and "two-layer-network" in names
     # Naming a bundled spec is asking for it.
-    proc = _harness(pkg, "verify", "--module", "my_layers", "--spec", "softplus",
+    proc = _harness(pkg, "verify", "--module", "my_layers", "--spec", "my-softplus",
                     "--spec", "relu", "--dtype", "float64", *FAST, "--no-report")  # fmt: skip
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "PASSED: 2 passed, 0 failed" in proc.stdout
     # Without any module: the bundled specs, as before.
     bundled = _harness(project, "list")
-    assert [line.split(":")[0] for line in bundled.stdout.splitlines()] == [
-        "relu", "sigmoid", "tanh", "softmax",
-    ]  # fmt: skip
+    import specs  # noqa: F401  (the bundled specs, as a run without modules registers them)
+
+    names = [line.split(":")[0] for line in bundled.stdout.splitlines()]
+    assert names[:4] == ["relu", "sigmoid", "tanh", "softmax"]
+    assert {"dense", "two-layer-network", "softplus"} <= set(names)
+    assert not {"my-softplus", "my-softplus-wrong"} & set(names)
 
 
 IMPORT_ERRORS = {
@@ -170,8 +175,8 @@ def test_a_missing_module_says_what_module_accepts(tmp_path: Path) -> None:
 
 
 def test_jobs_2_gives_the_results_of_jobs_1(project: Path) -> None:
-    args = ("verify", "--module", "pkg/my_layers.py", "--spec", "softplus-wrong", "--spec",
-            "softplus", "--spec", "softmax", "--spec", "relu", "--dtype", "float64",
+    args = ("verify", "--module", "pkg/my_layers.py", "--spec", "my-softplus-wrong", "--spec",
+            "my-softplus", "--spec", "softmax", "--spec", "relu", "--dtype", "float64",
             "--dtype", "float32", "--seed", "99", *FAST, "--no-html")  # fmt: skip
     docs, outputs = [], []
     for jobs in ("1", "2"):
@@ -233,7 +238,7 @@ def test_the_plugin_runs_a_module_given_by_path_alone(project: Path) -> None:
     )  # fmt: skip
     assert proc.returncode == 0, proc.stdout + proc.stderr
     ids = [line for line in proc.stdout.splitlines() if "test_gradients[" in line]
-    assert ids and all("[softplus" in line for line in ids), proc.stdout
+    assert ids and all("[my-softplus" in line for line in ids), proc.stdout
     asked = _run(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "--collect-only",
          "--harness-module", "pkg/my_layers.py", "--harness-with-default-specs"],

@@ -27,11 +27,18 @@ OPEN: set[tuple[int, str]] = {
     (4, "stencils and cotangents reach past exp's range near 709.78"),
     (5, "generation reaches max/4, where exp must overflow"),
     (5, "the code's overflow is not told apart from the function's"),
-    (10, "the summary line (harness/results.py) does not state the coverage yet"),
 }
+# Items whose fix lives on in the complex step's trust rules, not all of which are in the
+# engine yet: wrong code at |z| >= 1e12 or at tied logits of 1e150 that only the complex
+# step resolves can pass. Marked xfail (not strict: some inputs are already caught).
+PENDING: set[int] = {7, 8, 9}
 
 
 def _xfail(item: int, cause: str) -> pytest.MarkDecorator:
+    if item in PENDING:
+        return pytest.mark.xfail(
+            strict=False, reason=f"issue 9 item {item} (open where only the complex step resolves)"
+        )
     return pytest.mark.xfail(
         (item, cause) in OPEN, strict=True, reason=f"issue 9 item {item}: {cause}"
     )
@@ -300,7 +307,11 @@ def test_item6_rounding_limited_is_counted_and_strict_flags_it() -> None:
         for Z in Zs
     ]
     + [
-        pytest.param(wbf.relu_halved.spec, np.array([[1e13]])),
+        pytest.param(
+            wbf.relu_halved.spec,
+            np.array([[1e13]]),
+            marks=_xfail(7, "the output-scale term eps*|A| grows without bound"),
+        ),
         pytest.param(
             wbf.relu_halved.spec,
             np.array([[1e16]]),
@@ -374,7 +385,7 @@ def test_item8_no_vacuous_comparison_in_a_pass() -> None:
             Z,
             id=f"{w.family}:{w.spec.name}:{Z.dtype}{Z.ravel()[0]:.3g}",
             marks=[_xfail(8, "a tolerance that grows with |z| or |A| passes it")]
-            if float(np.max(np.abs(Z))) >= 1e6 and w.spec.name != "relu-slope-halved-above-1e12"
+            if float(np.max(np.abs(Z))) >= 1e6
             else [],
         )
         for w in wbf.BY_FAMILY

@@ -327,7 +327,10 @@ def _use_complex_step(
     cs, cs_floor = got
     gap = np.abs(cs - blk.fd)
     fd_err = ctx.model.safety * (blk.trunc + blk.roundoff)
-    known = ~np.isnan(cs) & (cs_floor == 0)  # weak entries are used, but do not vouch
+    # Entries that lost precision to underflow are used but do not vouch; an exact 0 does
+    # vouch: it is ReLU's derivative below its kink, or code that drops the imaginary part
+    # (abs, where on the real part), which the agreement test must see.
+    known = ~np.isnan(cs) & ((cs_floor == 0) | (cs == 0))
     resolved = resolved & known
     ok = ~resolved | (gap <= fd_err)
     if not (np.all(ok) and np.all(np.isfinite(cs[resolved]))):
@@ -351,13 +354,10 @@ def _use_complex_step(
     )
     # Where central differences resolve the entry, the complex step is not allowed to be
     # tighter than they are: a non-holomorphic term smaller than their error (the stable
-    # softplus' log1p(exp(-|z|)) at z = 30, 9e-14) would pass the cross-check unseen. And it
-    # is used only where they vouched for it: code that is holomorphic on some entries and
-    # not on others (abs, where on the real part) gives a wrong value, often 0, exactly
-    # where nothing can object, so entries central differences cannot resolve stay
-    # unresolved rather than be judged by an unchecked oracle.
+    # softplus' log1p(exp(-|z|)) at z = 30, 9e-14) would pass the cross-check unseen. Where
+    # they cannot resolve it, the complex step's own precision serves.
     cs_err = np.maximum(cs_err, np.where(resolved, blk.trunc + blk.roundoff, 0.0))
-    use = smooth & np.isfinite(cs) & resolved
+    use = smooth & np.isfinite(cs)
     blk.fd = np.where(use, cs, blk.fd)
     blk.trunc = np.where(use, cs_err, blk.trunc)
     blk.roundoff = np.where(use, 0.0, blk.roundoff)
