@@ -24,15 +24,7 @@ from specs import activations_extra as ext
 
 NAMES = ext.NAMES
 ELEMENTWISE = [n for n in NAMES if ext.SPECS[n].structure == "elementwise"]
-# Open false alarm (issue 9): softmin at tied logits of huge magnitude, where central
-# differences resolve nothing, is compared at a tolerance of exactly half the value.
-TIED_HUGE = pytest.mark.xfail(
-    strict=True, reason="softmin at huge tied logits: a comparison at the resolution limit"
-)
 RUNS = [pytest.param(n, dt, id=f"{n}-{dt}") for n in NAMES for dt in ext.SPECS[n].dtypes]
-VERIFIED = [
-    pytest.param(
-        n, dt, id=f"{n}-{dt}", marks=[TIED_HUGE] if n == "softmin" and dt != "float16" else []
     )
     for n in NAMES
     for dt in ext.SPECS[n].dtypes
@@ -40,7 +32,7 @@ VERIFIED = [
 
 
 # -- verified --------------------------------------------------------------------------------
-@pytest.mark.parametrize(("name", "dtype"), VERIFIED)
+@pytest.mark.parametrize(("name", "dtype"), RUNS)
 def test_new_activation_passes_quick_profile(name, dtype):
     result = harness.verify(name, dtype=dtype, seed=3, database=None)
     assert result.passed, result.summary()
