@@ -25,10 +25,6 @@ from specs import activations_extra as ext
 NAMES = ext.NAMES
 ELEMENTWISE = [n for n in NAMES if ext.SPECS[n].structure == "elementwise"]
 RUNS = [pytest.param(n, dt, id=f"{n}-{dt}") for n in NAMES for dt in ext.SPECS[n].dtypes]
-    )
-    for n in NAMES
-    for dt in ext.SPECS[n].dtypes
-]
 
 
 # -- verified --------------------------------------------------------------------------------
