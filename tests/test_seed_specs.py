@@ -12,7 +12,7 @@ import specs  # noqa: F401  (registers the seed's activations)
 # The seed's four, and one of each other kind: several inputs, a cost with labels, a
 # network from its parameter dictionary, a parameter of its own, a second derivative.
 NAMES = ("relu", "sigmoid", "tanh", "softmax", "dense", "binary-cross-entropy",
-         "two-layer-network", "prelu", "sigmoid-second-order")  # fmt: skip
+         "two-layer-network", "prelu", "tanh-second-order")  # fmt: skip
 RUNS = [
     pytest.param(name, dt, id=f"{name}-{dt}")
     for name in NAMES
