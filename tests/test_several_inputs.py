@@ -215,3 +215,16 @@ def test_a_bad_several_input_spec_is_rejected_when_made(name: str) -> None:
     fields = {**DENSE_FIELDS, "vjp": layers.dense_backward, **changes}
     with pytest.raises(SpecError, match=re.escape(message)):
         Spec(name=name, **fields)
+
+
+def test_a_report_of_a_spec_with_kinks_per_input_is_written(tmp_path: Any) -> None:
+    from harness import REGISTRY
+    from harness.report.document import make_document, spec_report, write_report
+    from harness.results import Settings
+
+    prelu = REGISTRY.get("prelu")
+    run = verify_at(prelu, RNG.normal(size=(2, 3)), np.full((2, 1), 0.1))
+    report = spec_report(prelu, [run])
+    assert report.kinks == (0.0,)
+    written = write_report(make_document([report], settings=Settings()), tmp_path)
+    assert (tmp_path / "results.json") in written

@@ -65,7 +65,8 @@ def spec_report(spec: Spec, runs: Sequence[Any]) -> SpecReport:
     return SpecReport(
         name=spec.name,
         structure=structure_text(spec.structure),
-        kinks=tuple(spec.kinks),
+        # Kinks of every input (PReLU declares them per input: {"Z": (0.0,)}).
+        kinks=tuple(k for name in spec.inputs for k in spec.kinks_of(name)),
         equations=spec.equations,
         formula=spec.formula,
         doc=spec.description,
