@@ -71,25 +71,6 @@ class Structure:
     def elementwise(self) -> bool:
         return self.name == "elementwise"
 
-    # -- validation ------------------------------------------------------------------------
-    def check_shapes(
-        self, input_name: str, in_shape: tuple[int, ...], out_shape: tuple[int, ...]
-    ) -> str:
-        """An empty string if the structure fits these shapes, else what is wrong."""
-        for a, b in self.axes.items():
-            if a >= len(in_shape) or b >= len(out_shape):
-                return (
-                    f"structure {self.name!r} of `{input_name}` maps axis {a} to output axis "
-                    f"{b}, but `{input_name}` has shape {in_shape} and the output {out_shape}"
-                )
-            if in_shape[a] != out_shape[b]:
-                return (
-                    f"structure {self.name!r} of `{input_name}` says axis {a} of "
-                    f"`{input_name}` (size {in_shape[a]}) is output axis {b} (size "
-                    f"{out_shape[b]}); the sizes differ"
-                )
-        return ""
-
     # -- index bookkeeping -----------------------------------------------------------------
     def free_in(self, in_shape: tuple[int, ...]) -> tuple[int, ...]:
         """Input axes not mapped: one finite-difference probe per index over them."""

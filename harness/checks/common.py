@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 import numpy as np
 from numpy.typing import NDArray
 
-from harness.calls import Caller, CallFailure, fmt_index
+from harness.calls import Caller, CallFailure
 from harness.errormodel import RESOLUTION, ErrorModel, eps_of
 from harness.noise import DEFAULT_SPACING, derivative_rounding
 from harness.oracle import Evaluator, Probe
@@ -508,7 +508,3 @@ def verdict_of(m: Measurement) -> dict[str, Any]:
 def by_input(check: str, parts: dict[str, list[Measurement]]) -> dict[str, dict[str, Any]]:
     """Per input name, the verdict of its measurements (inputs with none left out)."""
     return {n: verdict_of(worst_of(check, ms)) for n, ms in parts.items() if ms}
-
-
-def where_str(idx: tuple[int, ...]) -> str:
-    return fmt_index(idx)
