@@ -90,6 +90,12 @@ def _finish(proc: subprocess.Popen[str], timeout: float = 60.0) -> tuple[str, st
             proc.send_signal(signal.SIGINT)
 
 
+def _ctrl_c_enabled() -> None:
+    # A pytest-xdist worker ignores SIGINT, and an ignored signal is inherited by the child:
+    # Python would then never raise KeyboardInterrupt. Restore the default, as a shell does.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _interrupt_while_verifying(tmp_path: Path, report_dir: str) -> subprocess.Popen[str]:
     marker = tmp_path / "forward-was-called"
     proc = subprocess.Popen(
@@ -99,6 +105,7 @@ def _interrupt_while_verifying(tmp_path: Path, report_dir: str) -> subprocess.Po
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=_ctrl_c_enabled,
     )
     try:
         _wait_for(lambda: marker.exists() or proc.poll() is not None, "the first forward call")
@@ -118,6 +125,7 @@ def _interrupt_while_rendering(tmp_path: Path, report_dir: str) -> subprocess.Po
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=_ctrl_c_enabled,
     )
     try:
         assert proc.stdout is not None
