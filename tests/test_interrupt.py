@@ -76,9 +76,7 @@ def _wait_for(predicate: Any, what: str, timeout: float = 60.0) -> None:
 
 
 def _finish(proc: subprocess.Popen[str], timeout: float = 60.0) -> tuple[str, str]:
-    """Wait for the interrupted run, pressing Ctrl-C again every 5 s as a user would: a first
-    interrupt that lands inside the generator's own bookkeeping may be taken as the end of
-    that phase rather than of the run."""
+    """Wait for the interrupted run, pressing Ctrl-C again every 5 s as a user would."""
     deadline = time.monotonic() + timeout
     while True:
         try:
