@@ -7,6 +7,7 @@ with 130 and leave every file of the report byte-identical, with no temporary fi
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -88,23 +89,28 @@ def _finish(proc: subprocess.Popen[str], timeout: float = 60.0) -> tuple[str, st
             proc.send_signal(signal.SIGINT)
 
 
-def _ctrl_c_enabled() -> None:
+@contextlib.contextmanager
+def _ctrl_c_enabled() -> Any:
     # A pytest-xdist worker ignores SIGINT, and an ignored signal is inherited by the child:
-    # Python would then never raise KeyboardInterrupt. Restore the default, as a shell does.
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    # Python would then never raise KeyboardInterrupt. The child starts with the default.
+    old = signal.signal(signal.SIGINT, signal.SIG_DFL)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old)
 
 
 def _interrupt_while_verifying(tmp_path: Path, report_dir: str) -> subprocess.Popen[str]:
     marker = tmp_path / "forward-was-called"
-    proc = subprocess.Popen(
-        _command(report_dir),
-        cwd=tmp_path,
-        env=_env(tmp_path, **{MARKER_ENV: str(marker)}),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        preexec_fn=_ctrl_c_enabled,
-    )
+    with _ctrl_c_enabled():
+        proc = subprocess.Popen(
+            _command(report_dir),
+            cwd=tmp_path,
+            env=_env(tmp_path, **{MARKER_ENV: str(marker)}),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
     try:
         _wait_for(lambda: marker.exists() or proc.poll() is not None, "the first forward call")
         time.sleep(0.3)  # well inside the run: each forward call sleeps 0.2 s
@@ -116,15 +122,15 @@ def _interrupt_while_verifying(tmp_path: Path, report_dir: str) -> subprocess.Po
 
 
 def _interrupt_while_rendering(tmp_path: Path, report_dir: str) -> subprocess.Popen[str]:
-    proc = subprocess.Popen(
-        _command(report_dir),
-        cwd=tmp_path,
-        env=_env(tmp_path),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        preexec_fn=_ctrl_c_enabled,
-    )
+    with _ctrl_c_enabled():
+        proc = subprocess.Popen(
+            _command(report_dir),
+            cwd=tmp_path,
+            env=_env(tmp_path),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
     try:
         assert proc.stdout is not None
         # The verdict line is printed (and flushed) before the report is built and written.
