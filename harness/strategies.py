@@ -11,6 +11,7 @@ layouts. All values are drawn through hypothesis, so a failure shrinks to a smal
 from __future__ import annotations
 
 import math
+import weakref
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +20,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from numpy.typing import NDArray
 
+from harness.finite_range import FUNCTION, finite_range
 from harness.spec import Spec
 
 __all__ = [
@@ -80,9 +82,37 @@ class Example:
 
 
 def _limit(spec: Spec, dtype: np.dtype[Any]) -> float:
-    """Largest |z| to generate: the spec's bound, or a quarter of the dtype's range."""
+    """Largest |z| to generate: the spec's bound, or a quarter of the dtype's range, and
+    (one-input specs) inside the range where the forward is finite in this dtype."""
     top = float(np.finfo(dtype).max) / 4.0
-    return min(top, spec.max_abs_input) if spec.max_abs_input is not None else top
+    limit = min(top, spec.max_abs_input) if spec.max_abs_input is not None else top
+    finite = finite_limit(spec, dtype)
+    return min(limit, 0.99 * finite) if finite is not None else limit
+
+
+_FINITE: weakref.WeakKeyDictionary[Spec, dict[str, float | None]] = weakref.WeakKeyDictionary()
+
+
+def finite_limit(spec: Spec, dtype: Any) -> float | None:
+    """The largest |z| where a one-input spec's forward is finite in ``dtype`` because its true
+    value is representable there (None: no such bound, or not a one-input spec), from
+    harness.finite_range, cached."""
+    dt = np.dtype(dtype)
+    known = _FINITE.setdefault(spec, {})
+    if dt.name not in known:
+        value: float | None = None
+        if spec.single and spec.shapes is None:
+            elementwise = bool(spec.structures[spec.inputs[0]].elementwise)
+            probe = [[1.0]] if elementwise or spec.min_rows > 2 else [[1.0], [0.0]]
+            if spec.min_rows <= len(probe):
+                fr = finite_range(spec.forward, dt, probe=probe)
+                # Only the function's own overflow bounds generation: where the code
+                # overflows although the true value is representable (a naive softmax), the
+                # inputs stay, and the non-finite output is reported as today.
+                sides = [side.limit for side in (fr.upper, fr.lower) if side.cause == FUNCTION]
+                value = min(sides) if sides else None
+        known[dt.name] = value
+    return known[dt.name]
 
 
 def _exact(dtype: np.dtype[Any]) -> Any:

@@ -323,20 +323,29 @@ def check_jvp_directional(ctx: Context) -> Measurement:
             if lev is None:
                 parts.append(_all_near_kinks(name))
                 continue
+            # Everything in units of the scaled tangent (sc u), so that nothing overflows
+            # where the derivative is near the dtype's limit (exp at 709.7).
             uc, sc = _tangent(ctx, u)
-            W = np.asarray(ctx.caller.jvp(ctx.X, ctx.A, uc), dtype=np.float64) / sc
-            moved = float(np.sum(np.abs(v) * ctx.jvp_noise(uc, W * sc))) / sc
+            W = np.asarray(ctx.caller.jvp(ctx.X, ctx.A, uc), dtype=np.float64)
+            moved = float(np.sum(np.abs(v) * ctx.jvp_noise(uc, W)))
             fd, trunc, roundoff, dev, policy, fd_scale = _fd_residual(ctx, u, t, v, None, lev)
             if not np.isfinite(trunc):
                 parts.append(_unresolved(name))
                 continue
+            fd, trunc, roundoff, policy, fd_scale = (
+                fd * sc,
+                trunc * sc,
+                roundoff * sc,
+                policy * sc,
+                fd_scale * sc,
+            )
             got = float(np.sum(v * W))
             # The stencil realises x +- t u only to the float64 spacing of x, so the finite
             # differences see a direction off from u by up to `dev` (relative) per entry.
             vw = float(np.sum(np.abs(v * W)))
             realise = 2.0 * dev * vw
             sf = ctx.model.summation_factor(_terms_per_output_entry(ctx))
-            impl = ctx.eps * ctx.model.c_rel * sf * vw + sum(
+            impl = ctx.eps * ctx.model.c_rel * sf * vw + sc * sum(
                 float(np.sum(np.abs(a) * ctx.floor(k, np.abs(v)))) for k, a in enumerate(u)
             )
             tol = ctx.model.safety * (trunc + roundoff + realise + impl + moved + policy)
@@ -355,7 +364,7 @@ def check_jvp_directional(ctx: Context) -> Measurement:
                     location=always(where),
                     policy=ctx.model.safety * policy,
                     scale=max(vw, fd_scale),
-                    flat=ctx.cache.get("flat_touched", False),
+                    flat=sc * ctx.cache.get("flat_touched", 0.0),
                     resolve=True,
                 )
             )

@@ -341,7 +341,7 @@ def _use_complex_step(
     # Trust needs agreement where central differences are reliable (error below 1e-6 of the
     # block's scale), here or at an ordinary point.
     scale = float(np.max(np.abs(blk.fd[resolved]), initial=0.0))
-    reliable = resolved & (fd_err <= CS_TRUST * scale)
+    reliable = resolved & (fd_err <= CS_TRUST * scale) & (np.abs(blk.fd) > 0)
     if not reliable.any() and not _trusted_elsewhere(ctx, g):
         return "oracle: central differences (no entry where the complex step could be trusted)"
     rel_noise = (ctx.fd_noise() / np.maximum(np.abs(ctx.A64), ctx.tiny)).ravel()[:, None]
