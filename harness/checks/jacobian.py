@@ -342,7 +342,12 @@ def _use_complex_step(
     # block's scale), here or at an ordinary point.
     scale = float(np.max(np.abs(blk.fd[resolved]), initial=0.0))
     reliable = resolved & (fd_err <= CS_TRUST * scale) & (np.abs(blk.fd) > 0)
-    if not reliable.any() and not _trusted_elsewhere(ctx, g):
+    # Agreement next to 0 proves little (numpy's complex sign(z) = z / |z| gives tanh(z) / z
+    # for tanh's derivative, right only near 0): trust needs a reliable entry of ordinary
+    # magnitude, here or at the ordinary point.
+    mag = np.abs(ctx.x[g.pos]).ravel()[g.Q]
+    ordinary = reliable & (mag >= 0.25) & (mag <= 4.0)
+    if not ordinary.any() and not _trusted_elsewhere(ctx, g):
         return "oracle: central differences (no entry where the complex step could be trusted)"
     rel_noise = (ctx.fd_noise() / np.maximum(np.abs(ctx.A64), ctx.tiny)).ravel()[:, None]
     # Its error: its own round-off, plus the disagreement where central differences are
