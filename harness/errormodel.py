@@ -24,6 +24,15 @@ few-ulp change of its input does.
 
 Steps are chosen per dtype of the oracle (the forward evaluated in float64) and realised as
 ``(z + h) - (z - h)``, never assumed.
+
+Issue 9's rules (docs/error-model.md): the forward's noise is *measured* (harness.noise,
+Moré and Wild's ECnoise) and a flat forward is "no information", not zero noise; the
+output-scale term is bounded by what the forward's rounding can do to the derivative
+(``harness.noise.derivative_rounding`` and ``Context.policy``), and comparisons that pass
+only through it are *rounding-limited*; a comparison whose tolerance (without that term) is
+not clearly below the scale compared (``RESOLUTION``), or whose error model overflowed, is
+*unresolved*: counted, never failed, never the worst comparison of a pass, and failed under
+``strict``.
 """
 
 from __future__ import annotations
