@@ -73,6 +73,7 @@ class _Block:
     absA: F64  # |A| of the output each entry belongs to, broadcast like fd
     d2: F64  # upper bound on |f''| from second differences (for the rounding policy)
     cs_used: NDArray[np.bool_] | None = None  # entries the complex step replaced
+    still_hide: F64 | None = None  # where the stencil did not move: the derivative it can hide
 
 
 @dataclass(frozen=True)
@@ -157,6 +158,7 @@ def _fd_block(ctx: Context, g: _Geometry, h: F64) -> _Block:
     noise = np.empty((n_out, g.R))
     small = np.empty((n_out, g.R))
     curv = np.empty((n_out, g.R))
+    still = np.empty((n_out, g.R), dtype=bool)
     centre = ctx.A64.ravel()
     fd_noise = 2.0 * ctx.fd_noise().ravel()
     # A value that underflows (PReLU's a * Z at 1e-355) is off by up to half the smallest
@@ -181,6 +183,10 @@ def _fd_block(ctx: Context, g: _Geometry, h: F64) -> _Block:
         first = lev.delta[0][g.pos]
         assert last is not None and first is not None
         small[:, r] = np.abs(last.ravel()[q])
+        # The forward did not move at all across the stencil (quantised: 1 + exp(-30)).
+        still[:, r] = np.all(
+            [lev.plus[k].ravel() == lev.minus[k].ravel() for k in range(LEVELS)], axis=0
+        )
         with np.errstate(all="ignore"):
             # Second differences at the largest step, plus what their noise can hide: an
             # upper bound on |f''|.
@@ -191,7 +197,12 @@ def _fd_block(ctx: Context, g: _Geometry, h: F64) -> _Block:
     roundoff = 1.5 * noise / small
     fd, trunc = richardson(D[0], D[1], D[2], noise=roundoff)
     absA = np.broadcast_to(np.abs(ctx.A64).ravel()[:, None], fd.shape)
-    return _Block(fd, trunc, roundoff, np.asarray(absA), curv)
+    blk = _Block(fd, trunc, roundoff, np.asarray(absA), curv)
+    # What a forward that did not move can hide: a rounding of its internal values (kappa eps
+    # max(1, |A|)) over the stencil's smallest span.
+    hide = ctx.model.kappa * ctx.eps_o * np.maximum(1.0, absA) / np.maximum(small, 1e-300)
+    blk.still_hide = np.where(still, hide, 0.0)
+    return blk
 
 
 CS_STEP = 1e-20  # complex step: no subtraction, so it can be tiny, and absolute
@@ -637,6 +648,8 @@ def _block_measurements(ctx: Context, g: _Geometry) -> tuple[list[Measurement], 
     err_out = np.broadcast_to(ctx.err_out().ravel()[:, None], blk.fd.shape)
     flat = np.broadcast_to(ctx.flat_out().ravel()[:, None], blk.fd.shape)
     flat_bound = np.broadcast_to(ctx.flat_bound().ravel()[:, None], blk.fd.shape)
+    if blk.still_hide is not None:
+        flat_bound = np.maximum(flat_bound, blk.still_hide)
     if blk.cs_used is not None:
         flat = flat & ~blk.cs_used
         flat_bound = np.where(blk.cs_used, 0.0, flat_bound)
