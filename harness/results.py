@@ -945,6 +945,9 @@ class RunResult:
         Each cause (a call failure) once, with the checks it prevented.
     inputs, constants : tuple of str
         The forward's argument names, and which of them are constants.
+    finite_range : str
+        Where the forward overflows in this dtype and whose fault that is ("the forward
+        overflows for z > 88.72 in float32: ..."), stated once; "" when it does not.
     passed : bool
         True when no check failed and nothing was found.
     """
@@ -963,6 +966,7 @@ class RunResult:
     inputs: tuple[str, ...] = ("Z",)
     constants: tuple[str, ...] = ()
     verdicts: tuple[InputVerdict, ...] = ()
+    finite_range: str = ""
 
     @property
     def passed(self) -> bool:
@@ -1021,13 +1025,14 @@ class RunResult:
             "strict": self.strict,
             "findings": [f.to_dict() for f in self.findings],
             "verdicts": [v.to_dict() for v in self.verdicts],
+            "finite_range": self.finite_range,
             "checks": [c.to_dict() for c in self.checks],
         }
 
     @classmethod
     def from_dict(cls, spec: str, v: object, where: str = "run") -> RunResult:
         d = _obj(v, where)
-        _keys(d, where, _RUN_KEYS, ("verdicts",))
+        _keys(d, where, _RUN_KEYS, ("verdicts", "finite_range"))
         elapsed = _figure(d["elapsed_s"], _at(where, "elapsed_s"))
         run = cls(
             spec=spec,
@@ -1043,6 +1048,7 @@ class RunResult:
             strict=_bool(d["strict"], _at(where, "strict")),
             findings=_items(d["findings"], _at(where, "findings"), Finding.from_dict),
             verdicts=_items(d.get("verdicts", []), _at(where, "verdicts"), InputVerdict.from_dict),
+            finite_range=_str(d.get("finite_range", ""), _at(where, "finite_range")),
             checks=_items(d["checks"], _at(where, "checks"), CheckResult.from_dict),
         )
         passed = _bool(d["passed"], _at(where, "passed"))

@@ -44,7 +44,7 @@ from harness.results import (
     fmt_figure,
 )
 from harness.spec import Spec
-from harness.strategies import Example, points
+from harness.strategies import Example, finite_range_of, points
 
 __all__ = ["DEFAULT_SEED", "assert_verified", "run_checks", "verify", "verify_at"]
 
@@ -457,7 +457,8 @@ def _coverage(m: Measurement, unresolved: int, limited: int, comparisons: int) -
     if limited:
         note.append(f"{limited} rounding-limited (accepted by the rounding policy)")
     message = m.message
-    if note and "comparisons unresolved" not in message:
+    # A call failure's message is its cause alone, so that checks it stopped share one finding.
+    if note and "comparisons unresolved" not in message and m.what not in CALL_FAILURE_KINDS:
         message = "; ".join([*note, message] if message else note)
     out["message"] = message
     out["unresolved"] = unresolved
@@ -840,7 +841,15 @@ def verify(
         families=dict(agg.families),
         replay=run_replay,
         strict=strict,
+        finite_range=_range_note(spec, dt),
     )
+
+
+def _range_note(spec: Spec, dt: np.dtype[Any]) -> str:
+    """Where the forward overflows in this dtype, and whose fault it is ("" when it does not
+    or the spec is not probed)."""
+    fr = finite_range_of(spec, dt)
+    return fr.message() if fr is not None else ""
 
 
 def _detail(

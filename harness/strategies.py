@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from numpy.typing import NDArray
 
-from harness.finite_range import FUNCTION, finite_range
+from harness.finite_range import FUNCTION, FiniteRange, finite_range
 from harness.spec import Spec
 
 __all__ = [
@@ -31,6 +31,8 @@ __all__ = [
     "Sizes",
     "examples",
     "families_for",
+    "finite_limit",
+    "finite_range_of",
     "multi_examples",
     "points",
 ]
@@ -90,29 +92,40 @@ def _limit(spec: Spec, dtype: np.dtype[Any]) -> float:
     return min(limit, 0.99 * finite) if finite is not None else limit
 
 
-_FINITE: weakref.WeakKeyDictionary[Spec, dict[str, float | None]] = weakref.WeakKeyDictionary()
+_FINITE: weakref.WeakKeyDictionary[Spec, dict[str, FiniteRange | None]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
-def finite_limit(spec: Spec, dtype: Any) -> float | None:
-    """The largest |z| where a one-input spec's forward is finite in ``dtype`` because its true
-    value is representable there (None: no such bound, or not a one-input spec), from
-    harness.finite_range, cached."""
+def finite_range_of(spec: Spec, dtype: Any) -> FiniteRange | None:
+    """Where a one-input spec's forward is finite in ``dtype`` (harness.finite_range), cached;
+    None for specs of several inputs or fixed shapes, which are not probed."""
     dt = np.dtype(dtype)
     known = _FINITE.setdefault(spec, {})
     if dt.name not in known:
-        value: float | None = None
+        fr: FiniteRange | None = None
         if spec.single and spec.shapes is None:
             elementwise = bool(spec.structures[spec.inputs[0]].elementwise)
             probe = [[1.0]] if elementwise or spec.min_rows > 2 else [[1.0], [0.0]]
             if spec.min_rows <= len(probe):
                 fr = finite_range(spec.forward, dt, probe=probe)
-                # Only the function's own overflow bounds generation: where the code
-                # overflows although the true value is representable (a naive softmax), the
-                # inputs stay, and the non-finite output is reported as today.
-                sides = [side.limit for side in (fr.upper, fr.lower) if side.cause == FUNCTION]
-                value = min(sides) if sides else None
-        known[dt.name] = value
+        known[dt.name] = fr
     return known[dt.name]
+
+
+def finite_limit(spec: Spec, dtype: Any) -> float | None:
+    """The largest |z| where a one-input spec's forward is finite in ``dtype`` because its true
+    value is representable there (None: no such bound, or not a one-input spec).
+
+    Only the function's own overflow bounds generation: where the code overflows although the
+    true value is representable (a naive softmax), the inputs stay, and the non-finite output
+    is reported.
+    """
+    fr = finite_range_of(spec, dtype)
+    if fr is None:
+        return None
+    sides = [side.limit for side in (fr.upper, fr.lower) if side.cause == FUNCTION]
+    return min(sides) if sides else None
 
 
 def _exact(dtype: np.dtype[Any]) -> Any:

@@ -5,8 +5,7 @@ or is reported UNRESOLVED at the input where it is wrong, never passes; an error
 cannot be formed is "unresolved", not "fail"; coverage (how many comparisons could not be
 made) is part of the verdict.
 
-Tests marked ``xfail(strict=True)`` describe what the engine does not do yet; each reason
-names the item and the cause, and the mark goes when the item is done.
+The third field of ``NOISE_POINTS`` names what made a point hard for the earlier error model.
 """
 
 from __future__ import annotations
@@ -22,26 +21,6 @@ import wrong_by_family as wbf
 from harness import RunResult, Spec, verify, verify_at
 from harness.finite_range import finite_range
 from specs import activations as act
-
-# (item, cause) still open: those tests are marked xfail(strict=True).
-OPEN: set[tuple[int, str]] = {
-    (5, "the run does not state the forward's finite range yet (RunResult.summary)"),
-    (5, "the code's overflow is not told apart from the function's"),
-}
-# Items whose fix lives on in the complex step's trust rules, not all of which are in the
-# engine yet: wrong code at |z| >= 1e12 or at tied logits of 1e150 that only the complex
-# step resolves can pass. Marked xfail (not strict: some inputs are already caught).
-PENDING: set[int] = {7, 8, 9}
-
-
-def _xfail(item: int, cause: str) -> pytest.MarkDecorator:
-    if item in PENDING:
-        return pytest.mark.xfail(
-            strict=False, reason=f"issue 9 item {item} (open where only the complex step resolves)"
-        )
-    return pytest.mark.xfail(
-        (item, cause) in OPEN, strict=True, reason=f"issue 9 item {item}: {cause}"
-    )
 
 
 def _unresolved(c: Any) -> int:
@@ -104,10 +83,7 @@ NOISE_POINTS = [
 
 @pytest.mark.parametrize(
     ("spec", "z"),
-    [
-        pytest.param(s, z, id=f"{s.name}@{z:g}", marks=[_xfail(1, why)] if why else [])
-        for s, z, why in NOISE_POINTS
-    ],
+    [pytest.param(s, z, id=f"{s.name}@{z:g}") for s, z, why in NOISE_POINTS],
 )
 def test_item1_noisy_forward_no_false_alarm(spec: Spec, z: float) -> None:
     assert_passes(verify_at(spec, np.array([[z]])))
@@ -116,9 +92,9 @@ def test_item1_noisy_forward_no_false_alarm(spec: Spec, z: float) -> None:
 @pytest.mark.parametrize(
     ("spec", "z"),
     [
-        pytest.param(ordi.softplus, -20.0, marks=_xfail(1, "noise model")),
-        pytest.param(ordi.tanh_prime, 8.0, marks=_xfail(1, "noise model")),
-        pytest.param(ordi.sigmoid_prime, 25.0, marks=_xfail(1, "noise model")),
+        pytest.param(ordi.softplus, -20.0),
+        pytest.param(ordi.tanh_prime, 8.0),
+        pytest.param(ordi.sigmoid_prime, 25.0),
     ],
     ids=lambda v: v.name if isinstance(v, Spec) else f"{v:g}",
 )
@@ -131,12 +107,12 @@ def test_item1_noisy_forward_whole_arrays(spec: Spec, z: float) -> None:
 @pytest.mark.parametrize(
     ("spec", "dtype"),
     [
-        pytest.param(ordi.softplus, "float64", marks=_xfail(1, "noise model")),
-        pytest.param(ordi.elu1, "float64", marks=_xfail(1, "noise model")),
-        pytest.param(ordi.tanh_prime, "float64", marks=_xfail(1, "noise model")),
+        pytest.param(ordi.softplus, "float64"),
+        pytest.param(ordi.elu1, "float64"),
+        pytest.param(ordi.tanh_prime, "float64"),
         pytest.param(ordi.sigmoid_prime, "float64"),
-        pytest.param(ordi.softplus, "float32", marks=_xfail(1, "noise model")),
-        pytest.param(ordi.elu1, "float32", marks=_xfail(1, "noise model")),
+        pytest.param(ordi.softplus, "float32"),
+        pytest.param(ordi.elu1, "float32"),
     ],
     ids=lambda v: v.name if isinstance(v, Spec) else v,
 )
@@ -159,13 +135,13 @@ def test_item1_wrong_vjp_still_caught_where_the_forward_is_noisy(factor: float, 
 @pytest.mark.parametrize(
     ("spec", "z"),
     [
-        pytest.param(ordi.elu05, -3e-299, marks=_xfail(2, "step capped to 1e-299 at the kink")),
-        pytest.param(ordi.elu05, -1e-300, marks=_xfail(2, "step capped to 1e-300 at the kink")),
-        pytest.param(ordi.selu, -3e-299, marks=_xfail(2, "step capped to 1e-299 at the kink")),
-        pytest.param(ordi.selu, -1e-300, marks=_xfail(2, "step capped to 1e-300 at the kink")),
+        pytest.param(ordi.elu05, -3e-299),
+        pytest.param(ordi.elu05, -1e-300),
+        pytest.param(ordi.selu, -3e-299),
+        pytest.param(ordi.selu, -1e-300),
         pytest.param(ordi.elu05, 3e-299),
         pytest.param(ordi.selu, -5e-324),
-        pytest.param(ordi.elu1, -3e-299, marks=_xfail(2, "step capped to 1e-299 at the kink")),
+        pytest.param(ordi.elu1, -3e-299),
     ],
     ids=lambda v: v.name if isinstance(v, Spec) else f"{v:g}",
 )
@@ -173,7 +149,6 @@ def test_item2_next_to_a_kink_is_a_subgradient_test(spec: Spec, z: float) -> Non
     assert_passes(verify_at(spec, np.array([[z]])))
 
 
-@_xfail(2, "a vanishing step differences to 0 and agrees with a VJP of 0")
 def test_item2_wrong_slope_next_to_a_kink_is_caught() -> None:
     """ELU(alpha=0.5) with ReLU's derivative (0 for z < 0): outside [0.5, 1] at z = -3e-299."""
     wrong = _like(ordi.elu05, "elu-with-relu-slope", vjp=lambda Z, A, dA: dA * (Z > 0), jvp=None)
@@ -182,7 +157,6 @@ def test_item2_wrong_slope_next_to_a_kink_is_caught() -> None:
 
 
 # -- item 3: an error model that overflows is unresolved, not a failure ----------------------------
-@_xfail(3, "a tolerance of inf/NaN is recorded as FAIL")
 def test_item3_overflowed_error_model_is_unresolved() -> None:
     r = verify_at(ordi.exp, np.array([[709.0, 709.7]]))
     for name in ("vjp_directional", "jvp_directional"):
@@ -215,22 +189,18 @@ guarded_columns = Spec(
 )
 
 
-@_xfail(4, "the structure check moves a column by N(0,1)*|z|, past max_abs_input")
 def test_item4_perturbations_respect_max_abs_input() -> None:
     assert_passes(verify_at(guarded_columns, np.array([[90.0, -50.0], [3.0, 99.0]])))
 
 
-@_xfail(4, "the structure check moves a column by N(0,1)*|z|, past max_abs_input")
 def test_item4_elementwise_stencils_respect_max_abs_input() -> None:
     assert_passes(verify_at(guarded, np.array([[90.0, -50.0], [3.0, 99.0]])))
 
 
-@_xfail(4, "random cotangents of size ~1 overflow dA * exp(88) in float32")
 def test_item4_cotangents_cannot_overflow() -> None:
     assert_passes(verify_at(ordi.exp, np.full((4, 8), 88.0, dtype=np.float32)))
 
 
-@_xfail(4, "stencils and cotangents reach past exp's range near 709.78")
 def test_item4_float64_exp_at_the_edge() -> None:
     assert_passes(verify_at(ordi.exp, np.array([[709.0, 709.7], [-745.0, 700.0]])))
 
@@ -252,7 +222,6 @@ def test_item5_finite_range_per_dtype() -> None:
     )
 
 
-@_xfail(5, "the run does not state the forward's finite range yet (RunResult.summary)")
 def test_item5_run_states_the_range_once() -> None:
     r = verify(ordi.exp, dtype="float32", max_examples=40, database=None)
     assert r.summary().count("overflows for z > 88.72") == 1
@@ -261,7 +230,6 @@ def test_item5_run_states_the_range_once() -> None:
 softplus_unbounded = _like(ordi.softplus, "softplus-ordinary-unbounded", max_abs_input=None)
 
 
-@_xfail(5, "the code's overflow is not told apart from the function's")
 def test_item5_code_overflow_is_told_apart_from_function_overflow() -> None:
     r = verify(softplus_unbounded, dtype="float32", max_examples=40, database=None)
     assert "the code overflows, not the function" in r.summary()
@@ -273,7 +241,7 @@ def test_item5_code_overflow_is_told_apart_from_function_overflow() -> None:
 @pytest.mark.parametrize(
     ("spec", "z"),
     [
-        pytest.param(s, z, marks=_xfail(6, "output-scale allowance is eps*|A|, A ~ 4e-8"))
+        pytest.param(s, z)
         for s, z in (
             (ordi.sigmoid_prime_rounded, 9.0),
             (ordi.sigmoid_prime_rounded, 17.0),
@@ -294,7 +262,6 @@ def test_item6_backward_from_a_rounded_sigmoid_or_tanh_is_rounding_limited(
     assert_passes(verify_at(spec, Z))
 
 
-@_xfail(6, "rounding-limited comparisons are not counted or flagged under strict")
 def test_item6_rounding_limited_is_counted_and_strict_flags_it() -> None:
     Z = np.array([[17.0, 20.0]], dtype=np.float32)
     r = verify_at(ordi.sigmoid_prime_rounded, Z)
@@ -306,34 +273,23 @@ def test_item6_rounding_limited_is_counted_and_strict_flags_it() -> None:
 # -- item 7: tolerances bounded by what rounding can do to the derivative -------------------------
 @pytest.mark.parametrize(
     ("wrong", "Z"),
-    [
-        pytest.param(
-            w.spec, Z, marks=[_xfail(7, "the output-scale term eps*|A| grows without bound")]
-        )
-        for w in (wbf.affine,)
-        for Zs in w.inputs.values()
-        for Z in Zs
-    ]
+    [pytest.param(w.spec, Z) for w in (wbf.affine,) for Zs in w.inputs.values() for Z in Zs]
     + [
         pytest.param(
             wbf.relu_halved.spec,
             np.array([[1e13]]),
-            marks=_xfail(7, "the output-scale term eps*|A| grows without bound"),
         ),
         pytest.param(
             wbf.relu_halved.spec,
             np.array([[1e16]]),
-            marks=_xfail(7, "the output-scale term eps*|A| grows without bound"),
         ),
         pytest.param(
             wbf.above_1e3.spec,
             np.array([[1e200]]),
-            marks=_xfail(7, "the output-scale term eps*|A| grows without bound"),
         ),
         pytest.param(
             wbf.above_1e3.spec,
             np.array([[1e30]], dtype=np.float32),
-            marks=_xfail(7, "the output-scale term eps*|A| grows without bound"),
         ),
     ],
     ids=lambda v: v.name if isinstance(v, Spec) else f"{v.dtype}{v.ravel()[0]:g}",
@@ -343,7 +299,6 @@ def test_item7_wrong_slope_at_large_outputs_is_caught(wrong: Spec, Z: np.ndarray
     assert not r.passed, r.summary()
 
 
-@_xfail(7, "the output-scale term eps*|A| grows without bound")
 def test_item7_relu_halved_above_1e12_fails_a_generated_run() -> None:
     r = verify(wbf.relu_halved.spec, dtype="float64", profile="thorough", database=None)
     assert not r.passed
@@ -356,17 +311,13 @@ NEAR_TIES = np.array([[1e150], [1e150], [-3.0]])  # (with + 1e136 the softmax is
 
 @pytest.mark.parametrize(
     "Z",
-    [
-        pytest.param(Z, marks=_xfail(8, "a tolerance as wide as the value compared passes"))
-        for Z in wbf.huge_logits.inputs["float64"]
-    ],
+    [pytest.param(Z) for Z in wbf.huge_logits.inputs["float64"]],
     ids=lambda Z: f"{Z.ravel()[0]:.3g}",
 )
 def test_item8_softmax_zero_at_huge_logits_never_passes(Z: np.ndarray) -> None:
     assert_not_passed(verify_at(wbf.huge_logits.spec, Z))
 
 
-@_xfail(8, "comparisons with a tolerance as wide as the value compared count as passed")
 def test_item8_no_vacuous_comparison_in_a_pass() -> None:
     """Correct softmax at tied logits of 9.49e162: central differences resolve nothing there
     (step 3.4e148); the jacobian check must resolve the entries another way or count them
@@ -392,9 +343,6 @@ def test_item8_no_vacuous_comparison_in_a_pass() -> None:
             w.spec,
             Z,
             id=f"{w.family}:{w.spec.name}:{Z.dtype}{Z.ravel()[0]:.3g}",
-            marks=[_xfail(8, "a tolerance that grows with |z| or |A| passes it")]
-            if float(np.max(np.abs(Z))) >= 1e6
-            else [],
         )
         for w in wbf.BY_FAMILY
         for Zs in w.inputs.values()
@@ -407,7 +355,6 @@ def test_item8_wrong_by_family_caught_or_unresolved(wrong: Spec, Z: np.ndarray) 
 
 # -- item 9: resolve what can be resolved (complex step with an absolute step) --------------------
 @pytest.mark.parametrize("Z", [HUGE_TIES, NEAR_TIES], ids=lambda Z: f"{Z.ravel()[0]:.3g}")
-@_xfail(9, "the complex step's step grows with |z| and is rejected where CD are not reliable")
 def test_item9_complex_step_resolves_huge_logits(Z: np.ndarray) -> None:
     r = verify_at(act.softmax, Z)
     assert_passes(r)
@@ -443,7 +390,6 @@ def test_item10_coverage_in_results_and_strict() -> None:
     assert not verify_at(softmax_real, HUGE_TIES, strict=True).passed
 
 
-@_xfail(10, "the summary line (harness/results.py) does not state the coverage yet")
 def test_item10_coverage_in_the_summary_line() -> None:
     r = verify_at(softmax_real, HUGE_TIES)
     assert "unresolved" in r.summary().splitlines()[0]

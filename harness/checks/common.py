@@ -365,6 +365,17 @@ def measure(
         else:
             sc = np.broadcast_to(np.atleast_1d(np.asarray(scale, dtype=np.float64)), shape)
         core = tol - pol
+        # An entry far below the largest of its comparisons (softmax's exp(-1e150) next to
+        # 0.25) is resolved by an absolute tolerance below that largest entry's rounding:
+        # the scale of resolution is never below eps times it.
+        ref = np.abs(expected[np.isfinite(expected)])
+        if valid is not None:
+            ref = np.abs(
+                expected[
+                    np.isfinite(expected) & np.broadcast_to(np.asarray(valid, dtype=bool), shape)
+                ]
+            )
+        sc = np.maximum(sc, float(np.finfo(dtype).eps) * float(np.max(ref, initial=0.0)))
     bad_got = ~np.isfinite(got) & np.isfinite(expected)
     # Tolerances below this are resolved even against a scale of 0 (exact zeros compared
     # near the underflow range).

@@ -213,6 +213,8 @@ def _header(run: RunResult) -> str:
 def run_summary(run: RunResult) -> str:
     """A readable multi-line summary: findings first, once each; then the checks."""
     lines = [_header(run)]
+    if run.finite_range:
+        lines.append(f"  RANGE {run.finite_range}")
     by_check: dict[str, Finding] = {}
     for f in run.findings:
         by_check.update({name: f for name in f.checks})
