@@ -18,6 +18,7 @@ from numpy.typing import NDArray
 from harness import commands
 from harness.calls import CALL_FAILURE_KINDS, Caller, CallFailure, Counts
 from harness.checks import CHECK_NAMES, CHECKS, Context, Measurement
+from harness.checks.common import rank
 from harness.domains import Domain, stencil_room
 from harness.errormodel import DEFAULT_MODEL, ErrorModel
 from harness.errors import HarnessError, JacobianTooLargeError, UsageError
@@ -342,7 +343,7 @@ class _Aggregate:
             if (
                 prev is None
                 or prev[0].status in ("skip", "unresolved")
-                or (m.status != "unresolved" and m.ratio > prev[0].ratio)
+                or (m.status != "unresolved" and rank(m) > rank(prev[0]))
             ):
                 self.worst[m.check] = (m, ex)
             if m.failed:

@@ -270,6 +270,21 @@ def test_item6_rounding_limited_is_counted_and_strict_flags_it() -> None:
     assert not verify_at(ordi.sigmoid_prime_rounded, Z, strict=True).passed
 
 
+def test_item8_a_pass_shows_a_comparison_resolved_without_the_policy_as_its_worst() -> None:
+    """Rounding-limited entries (z = 17, 20) beside ordinary ones: the jacobian's worst
+    comparison is an ordinary entry, with a tolerance clearly below its scale."""
+    Z = np.array([[17.0, 20.0, 0.5, -1.0]], dtype=np.float32)
+    r = verify_at(ordi.sigmoid_prime_rounded, Z)
+    assert_passes(r)
+    jac = next(c for c in r.checks if c.check == "jacobian")
+    assert _rounding_limited(jac) > 0, r.summary()
+    w = jac.worst
+    assert w is not None and w.location is not None and w.location.input_index is not None
+    assert w.location.input_index[1] in (2, 3), r.summary()
+    assert w.tolerance is not None and w.expected is not None and w.got is not None
+    assert w.tolerance < 0.5 * max(abs(w.expected), abs(w.got)), r.summary()
+
+
 # -- item 7: tolerances bounded by what rounding can do to the derivative -------------------------
 @pytest.mark.parametrize(
     ("wrong", "Z"),
@@ -363,6 +378,31 @@ def test_item9_complex_step_resolves_huge_logits(Z: np.ndarray) -> None:
     assert "complex step" in jac.message
     bad = verify_at(wbf.huge_logits.spec, Z)
     assert next(c for c in bad.checks if c.check == "jacobian").status == "fail", bad.summary()
+
+
+def _softmax_vjp_leaks_into_the_small_logit(Z: np.ndarray, A: np.ndarray, dA: np.ndarray) -> Any:
+    """Right, except that the last row's gradient picks up 1e-9 of the first row's cotangent:
+    wrong only in entries whose true value is exp(-1e150), i.e. 0."""
+    G = act.softmax_backward(Z, A, dA)
+    G[-1] += 1e-9 * dA[0]
+    return G
+
+
+def test_item9_entries_far_below_their_block_are_resolved() -> None:
+    """Next to entries of 0.25, an entry of exp(-1e150) is resolved by an absolute tolerance
+    far below the block's rounding: a VJP wrong by 1e-9 there fails, the correct one passes
+    with every entry resolved."""
+    leak = Spec(
+        name="softmax-leaks-1e-9",
+        forward=act.softmax_forward,
+        vjp=_softmax_vjp_leaks_into_the_small_logit,
+        structure="columnwise",
+    )
+    bad = verify_at(leak, NEAR_TIES)
+    jac = next(c for c in bad.checks if c.check == "jacobian")
+    assert jac.status == "fail", bad.summary()
+    assert jac.worst is not None and jac.worst.location is not None
+    assert jac.worst.location.input_index == (2, 0), bad.summary()
 
 
 # -- item 10: coverage is part of the verdict ------------------------------------------------------

@@ -17,7 +17,7 @@ from harness.results import Location
 from harness.spec import COMPUTE_EPS, Spec
 from harness.structure import Structure
 
-__all__ = ["Context", "Location", "Measurement", "measure"]
+__all__ = ["Context", "Location", "Measurement", "measure", "rank"]
 
 T = TypeVar("T")
 F64 = NDArray[np.float64]
@@ -432,10 +432,18 @@ def measure(
         return m
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         flat_i = int(np.argmax(np.where(resolved, ratio, -1.0)))
+        clean = resolved & ~skipped & ~limited
+        if not ratio.flat[flat_i] > 1.0 and clean.any():
+            # A pass shows its worst comparison among those resolved without the rounding
+            # policy's help (the rounding-limited ones are counted, not shown as the worst).
+            flat_i = int(np.argmax(np.where(clean, ratio, -1.0)))
         idx = tuple(int(i) for i in np.unravel_index(flat_i, shape))
-        # Relative error and ulps against one stated scale, the largest |expected| of the
-        # resolved comparisons, so that an exact zero entry does not make them infinite.
+        # Relative error and ulps against one stated scale: the largest |expected| of the
+        # resolved comparisons (or of the ``scale`` given, sum |v J u| for a directional one),
+        # so that an exact zero entry does not make them infinite.
         mags = np.abs(expected[resolved & np.isfinite(expected)])
+        if scale is not None:
+            mags = np.abs(sc[resolved & np.isfinite(sc)])
         block = float(np.max(mags)) if mags.size else 0.0
         rel = np.where(resolved, err / block, np.nan) if block > 0 else np.full(shape, np.nan)
         spacing = float(np.spacing(np.asarray(block, dtype=dtype)))
@@ -472,7 +480,15 @@ def measure(
         m.extra["unresolved_where"] = [describe(tuple(int(v) for v in w)) for w in where]
     if n_limited:
         m.extra["rounding_limited"] = n_limited
+        if limited[idx]:
+            m.extra["worst_limited"] = True
     return m
+
+
+def rank(m: Measurement) -> tuple[bool, bool, float]:
+    """Order of measurements for "the worst": failures first, then comparisons resolved
+    without the rounding policy's help, then by error / tolerance."""
+    return (m.ratio > 1.0, not m.extra.get("worst_limited", False), m.ratio)
 
 
 def worst_of(check: str, parts: list[Measurement]) -> Measurement:
@@ -481,7 +497,7 @@ def worst_of(check: str, parts: list[Measurement]) -> Measurement:
     if not live:
         return parts[0] if parts else Measurement.skip(check, "nothing to compare")
     resolved = [p for p in live if p.status != "unresolved"]
-    worst = max(resolved or live, key=lambda p: p.ratio)
+    worst = max(resolved or live, key=rank)
     merged = Measurement(**{**worst.__dict__})
     merged.extra = dict(worst.extra)
     for key in ("unresolved", "rounding_limited"):
