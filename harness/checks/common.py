@@ -172,7 +172,15 @@ class Context:
             rel = np.where(a_abs > 0, np.minimum(1.0, err_out / a_abs), 0.0)
             carried = np.where(np.isfinite(a1), a1 * rel, 0.0)
             reach = np.where(np.isfinite(a1), np.minimum(a1, err_out / length), 0.0)
-        bound = np.minimum(derivative_rounding(err_out, d1, d2), reach)
+        # d2 NaN: f'' unknown (off the sampled probes of a large block): the other bounds.
+        shape = np.broadcast(d1, d2, err_out, a_abs).shape
+        known = np.broadcast_to(~np.isnan(d2), shape)
+        bound = np.array(np.broadcast_to(reach, shape), dtype=np.float64)
+        if known.all():
+            bound = np.minimum(derivative_rounding(err_out, d1, d2), bound)
+        elif known.any():
+            e, f1, f2 = (np.broadcast_to(a, shape)[known] for a in (err_out, d1, d2))
+            bound[known] = np.minimum(derivative_rounding(e, f1, f2), bound[known])
         return self.model.c_out * np.maximum(bound, carried)
 
     def flat_out(self) -> NDArray[np.bool_]:
@@ -368,21 +376,19 @@ def measure(
         # An entry far below the largest of its comparisons (softmax's exp(-1e150) next to
         # 0.25) is resolved by an absolute tolerance below that largest entry's rounding:
         # the scale of resolution is never below eps times it.
-        ref = np.abs(expected[np.isfinite(expected)])
+        fin_e = np.isfinite(expected)
+        usable = fin_e
         if valid is not None:
-            ref = np.abs(
-                expected[
-                    np.isfinite(expected) & np.broadcast_to(np.asarray(valid, dtype=bool), shape)
-                ]
-            )
-        sc = np.maximum(sc, float(np.finfo(dtype).eps) * float(np.max(ref, initial=0.0)))
-    bad_got = ~np.isfinite(got) & np.isfinite(expected)
+            usable = fin_e & np.broadcast_to(np.asarray(valid, dtype=bool), shape)
+        ref = float(np.max(np.abs(expected), where=usable, initial=0.0))
+        sc = np.maximum(sc, float(np.finfo(dtype).eps) * ref)
+    bad_got = ~np.isfinite(got) & fin_e
     # Tolerances below this are resolved even against a scale of 0 (exact zeros compared
     # near the underflow range).
     fi = np.finfo(dtype)
     floor = 16.0 * float(fi.tiny) / float(fi.eps)
     with np.errstate(invalid="ignore", over="ignore"):
-        unresolved = ~np.isfinite(tol) | ~np.isfinite(expected)
+        unresolved = ~np.isfinite(tol) | ~fin_e
         if resolve:
             unresolved |= (core >= RESOLUTION * sc) & (core > floor)
         if valid is not None:
@@ -441,16 +447,15 @@ def measure(
         # Relative error and ulps against one stated scale: the largest |expected| of the
         # resolved comparisons (or of the ``scale`` given, sum |v J u| for a directional one),
         # so that an exact zero entry does not make them infinite.
-        mags = np.abs(expected[resolved & np.isfinite(expected)])
-        if scale is not None:
-            mags = np.abs(sc[resolved & np.isfinite(sc)])
-        block = float(np.max(mags)) if mags.size else 0.0
-        rel = np.where(resolved, err / block, np.nan) if block > 0 else np.full(shape, np.nan)
+        if scale is None:
+            block = float(np.max(np.abs(expected), where=resolved & fin_e, initial=0.0))
+        else:
+            block = float(np.max(np.abs(sc), where=resolved & np.isfinite(sc), initial=0.0))
+        fin_err = resolved & np.isfinite(err)
+        top_err = float(np.max(err, where=fin_err, initial=0.0)) if fin_err.any() else None
         spacing = float(np.spacing(np.asarray(block, dtype=dtype)))
-        ulps = np.where(resolved, err / spacing, np.nan) if block > 0 else np.full(shape, np.nan)
-        errs = np.where(resolved, err, np.nan)
-    finite_err = errs[np.isfinite(errs)]
-    finite_rel = rel[np.isfinite(rel)]
+        rel_error = top_err / block if top_err is not None and block > 0 else None
+        ulps = top_err / spacing if top_err is not None and block > 0 else None
     worst_ratio = float(ratio[idx])
     status = "fail" if worst_ratio > 1.0 else "pass"
     message = ""
@@ -462,9 +467,9 @@ def measure(
         check=check,
         status=status,
         ratio=worst_ratio,
-        abs_error=float(np.max(finite_err)) if finite_err.size else float("inf"),
-        rel_error=float(np.max(finite_rel)) if finite_rel.size else None,
-        ulps=float(np.max(ulps[np.isfinite(ulps)])) if np.isfinite(ulps).any() else None,
+        abs_error=float("inf") if top_err is None else top_err,
+        rel_error=rel_error,
+        ulps=ulps,
         comparisons=n - n_unresolved - n_skipped,
         message=message,
         what=describe(idx),

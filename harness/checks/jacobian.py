@@ -13,7 +13,8 @@ value must lie between the one-sided derivatives.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -73,6 +74,7 @@ class _Block:
     absA: F64  # |A| of the output each entry belongs to, broadcast like fd
     d2: F64  # upper bound on |f''| from second differences (for the rounding policy)
     cs_used: NDArray[np.bool_] | None = None  # entries the complex step replaced
+    probes: Any = field(default_factory=lambda: slice(None))  # its columns: all probes, or some
     still_hide: F64 | None = None  # where the stencil did not move: the derivative it can hide
 
 
@@ -150,21 +152,24 @@ def _steps(ctx: Context, g: _Geometry) -> tuple[F64, NDArray[np.bool_]]:
     return h, on_kink
 
 
-def _fd_block(ctx: Context, g: _Geometry, h: F64) -> _Block:
-    """Central differences, one probe per index of the free input axes, three levels each."""
+def _fd_block(ctx: Context, g: _Geometry, h: F64, probes: Sequence[int] | None = None) -> _Block:
+    """Central differences, one probe per index of the free input axes, three levels each
+    (``probes``: only those columns of the block, in that order)."""
     s = ctx.structure(g.k)
     n_out = int(np.prod(g.out_shape, dtype=np.int64))
-    D = [np.empty((n_out, g.R)) for _ in range(LEVELS)]
-    noise = np.empty((n_out, g.R))
-    small = np.empty((n_out, g.R))
-    curv = np.empty((n_out, g.R))
-    still = np.empty((n_out, g.R), dtype=bool)
+    which = list(range(g.R)) if probes is None else list(probes)
+    shape = (n_out, len(which))
+    D = [np.empty(shape) for _ in range(LEVELS)]
+    noise = np.empty(shape)
+    small = np.empty(shape)
+    curv = np.empty(shape)
+    still = np.empty(shape, dtype=bool)
     centre = ctx.A64.ravel()
     fd_noise = 2.0 * ctx.fd_noise().ravel()
     # A value that underflows (PReLU's a * Z at 1e-355) is off by up to half the smallest
     # subnormal, however small the value itself: the finite differences cannot see less.
     underflow = 2.0 * ctx.model.kappa * float(np.finfo(ctx.oracle_dtype).smallest_subnormal)
-    for r in range(g.R):
+    for c, r in enumerate(which):
         P = np.where(s.probe_mask(g.in_shape, r), h, 0.0)
         probe: list[F64 | None] = [None] * len(ctx.x)
         probe[g.pos] = P
@@ -173,8 +178,8 @@ def _fd_block(ctx: Context, g: _Geometry, h: F64) -> _Block:
         for lv in range(LEVELS):
             delta = lev.delta[lv][g.pos]
             assert delta is not None
-            D[lv][:, r] = (lev.plus[lv] - lev.minus[lv]).ravel() / delta.ravel()[q]
-        noise[:, r] = (
+            D[lv][:, c] = (lev.plus[lv] - lev.minus[lv]).ravel() / delta.ravel()[q]
+        noise[:, c] = (
             ctx.model.kappa * ctx.eps_o * (np.abs(lev.plus[-1]) + np.abs(lev.minus[-1])).ravel()
             + fd_noise
             + underflow
@@ -182,9 +187,9 @@ def _fd_block(ctx: Context, g: _Geometry, h: F64) -> _Block:
         last = lev.delta[-1][g.pos]
         first = lev.delta[0][g.pos]
         assert last is not None and first is not None
-        small[:, r] = np.abs(last.ravel()[q])
+        small[:, c] = np.abs(last.ravel()[q])
         # The forward did not move at all across the stencil (quantised: 1 + exp(-30)).
-        still[:, r] = np.all(
+        still[:, c] = np.all(
             [lev.plus[k].ravel() == lev.minus[k].ravel() for k in range(LEVELS)], axis=0
         )
         with np.errstate(all="ignore"):
@@ -192,7 +197,7 @@ def _fd_block(ctx: Context, g: _Geometry, h: F64) -> _Block:
             # upper bound on |f''|.
             half = np.abs(first.ravel()[q]) / 2.0
             num = np.abs(lev.plus[0].ravel() + lev.minus[0].ravel() - 2.0 * centre)
-            curv[:, r] = (num + 2.0 * noise[:, r]) / (half * half)
+            curv[:, c] = (num + 2.0 * noise[:, c]) / (half * half)
     # Richardson weights 4/3 and 1/3 on the two smallest steps' round-off.
     roundoff = 1.5 * noise / small
     fd, trunc = richardson(D[0], D[1], D[2], noise=roundoff)
@@ -202,13 +207,16 @@ def _fd_block(ctx: Context, g: _Geometry, h: F64) -> _Block:
     # max(1, |A|)) over the stencil's smallest span.
     hide = ctx.model.kappa * ctx.eps_o * np.maximum(1.0, absA) / np.maximum(small, 1e-300)
     blk.still_hide = np.where(still, hide, 0.0)
+    if probes is not None:
+        blk.probes = which
     return blk
 
 
 CS_STEP = 1e-20  # complex step: no subtraction, so it can be tiny, and absolute
 CS_WEAK = float(np.finfo(np.float64).tiny) / float(np.finfo(np.float64).eps)
 CS_TRUST = 1e-6  # central differences this accurate (relative) can vouch for the complex step
-CS_MAX_ENTRIES = 1024  # beyond this, the complex step only for single-probe blocks
+CS_MAX_ENTRIES = 1024  # beyond this, a block of many probes cross-checks on a sample
+CS_SAMPLE = 8  # probes whose central differences cross-check the complex step on a large block
 
 
 def _complex_step(ctx: Context, g: _Geometry) -> tuple[F64, F64] | None:
@@ -319,6 +327,7 @@ def _use_complex_step(
     blk: _Block,
     resolved: NDArray[np.bool_],
     smooth: NDArray[np.bool_],
+    got: tuple[F64, F64] | None = None,
 ) -> str:
     """Replace the FD oracle by the complex step where it is supported and trusted.
 
@@ -327,9 +336,11 @@ def _use_complex_step(
     such entries, here or at an ordinary point (:func:`_trusted_elsewhere`). It is then used
     on every smooth entry, including those central differences cannot resolve. Its error is
     its own round-off plus the measured disagreement, so a subtly wrong complex step cannot
-    tighten the tolerance below what the central differences support.
+    tighten the tolerance below what the central differences support. ``got``: the complex
+    step's block and floor already evaluated (the columns of ``blk``).
     """
-    got = _complex_step(ctx, g)
+    if got is None:
+        got = _complex_step(ctx, g)
     if got is None:
         return (
             "oracle: central differences (the forward does not take complex input, or drops "
@@ -363,7 +374,7 @@ def _use_complex_step(
     # Agreement next to 0 proves little (numpy's complex sign(z) = z / |z| gives tanh(z) / z
     # for tanh's derivative, right only near 0): trust needs a reliable entry of ordinary
     # magnitude, here or at the ordinary point.
-    mag = np.abs(ctx.x[g.pos]).ravel()[g.Q]
+    mag = np.abs(ctx.x[g.pos]).ravel()[g.Q[:, blk.probes]]
     ordinary = reliable & (mag >= 0.25) & (mag <= 4.0)
     if not ordinary.any() and not _trusted_elsewhere(ctx, g):
         return "oracle: central differences (no entry where the complex step could be trusted)"
@@ -390,6 +401,66 @@ def _use_complex_step(
     return "oracle: complex step, cross-checked against central differences"
 
 
+def _cramp(ctx: Context, g: _Geometry, h: F64, blk: _Block) -> None:
+    """A step squeezed by a domain edge to fewer than 16 ulps of the entry (a probability 4
+    ulps below 1) cannot be resolved by central differences: unresolved, unless the complex
+    step resolves it."""
+    x_in = ctx.x[g.pos]
+    cramped = (h > 0) & (h < 16.0 * np.spacing(np.abs(x_in)))
+    if cramped.any():
+        blk.trunc = np.where(cramped.ravel()[g.Q[:, blk.probes]], np.inf, blk.trunc)
+
+
+def _sampled_block(
+    ctx: Context, g: _Geometry, h: F64, smooth: NDArray[np.bool_]
+) -> tuple[_Block, str] | None:
+    """A large block of many probes (softmax at (100, 256): 100 probes, 2.56 million entries)
+    by the complex step, one complex forward per probe, cross-checked against central
+    differences on a random sample of ``CS_SAMPLE`` probes (six forwards each) instead of
+    all of them. The trust rules are those of :func:`_use_complex_step`, applied to the
+    sample; elsewhere the complex step's error is its own round-off, and never below the
+    relative error central differences reach on the sample (the full block's rule that it is
+    never tighter than they are). None when the complex step is unsupported, not trusted or
+    not finite on some smooth entry: the caller then takes central differences everywhere.
+    """
+    sample = sorted(int(r) for r in ctx.rng.choice(g.R, size=CS_SAMPLE, replace=False))
+    got = _complex_step(ctx, g)
+    if got is None:
+        return None
+    cs, cs_floor = got
+    if not np.all(np.isfinite(cs[smooth])):
+        return None
+    part = _fd_block(ctx, g, h, sample)
+    _cramp(ctx, g, h, part)
+    sm = smooth[:, sample]
+    note = _use_complex_step(
+        ctx, g, part, sm & np.isfinite(part.trunc), sm, (cs[:, sample], cs_floor[:, sample])
+    )
+    if part.cs_used is None:
+        return None
+    # Central differences' relative precision where they resolve the sample: the complex
+    # step is not trusted beyond it on the probes they did not visit.
+    fd_err = part.trunc  # after _use_complex_step: the complex step's error, never below theirs
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rel = fd_err / np.abs(cs[:, sample])
+    ok = np.isfinite(rel) & (rel < RESOLUTION)
+    rel_cd = float(np.median(rel[ok])) if ok.any() else 0.0
+    rel_noise = (ctx.fd_noise() / np.maximum(np.abs(ctx.A64), ctx.tiny)).ravel()[:, None]
+    own = np.abs(cs) * (ctx.model.kappa * ctx.eps_o + rel_noise + rel_cd) + cs_floor
+    trunc = own
+    trunc[:, sample] = part.trunc
+    d2 = np.full(cs.shape, np.nan)  # unknown off the sample: the policy's other bounds hold
+    d2[:, sample] = part.d2
+    hide = np.zeros(cs.shape)
+    assert part.still_hide is not None
+    hide[:, sample] = part.still_hide
+    absA = np.broadcast_to(np.abs(ctx.A64).ravel()[:, None], cs.shape)
+    blk = _Block(cs, trunc, np.zeros(cs.shape), np.asarray(absA), d2)
+    blk.still_hide = hide
+    blk.cs_used = smooth.copy()
+    return blk, f"{note} on {len(sample)} of {g.R} probes"
+
+
 def _vjp_rows(ctx: Context, g: _Geometry, X: Any, A: Any) -> F64:
     """Block k's rows from the VJP of unit cotangents, one call per free-output index.
 
@@ -406,11 +477,9 @@ def _vjp_rows(ctx: Context, g: _Geometry, X: Any, A: Any) -> F64:
             grads.append(tuple(np.asarray(a, dtype=np.float64) for a in ctx.caller.vjp(X, A, e)))
         ctx.cache[key] = grads
     rowmap = s.row_of_output(g.out_shape)
-    n_out = rowmap.size
-    rows = np.empty((n_out, g.R))
-    for srow, G in enumerate(grads):
-        sel = rowmap == srow
-        rows[sel, :] = G[g.k].ravel()[g.Q[sel, :]]
+    # Entry [o, r] is gradient row rowmap[o] at the input entry Q[o, r]: one gather.
+    stacked = np.stack([G[g.k].ravel() for G in grads])
+    rows: F64 = stacked[rowmap[:, None], g.Q]
     return rows
 
 
@@ -613,14 +682,21 @@ def _block_measurements(ctx: Context, g: _Geometry) -> tuple[list[Measurement], 
     """Every comparison of one block; the ratio matrix for the heat map; the oracle note."""
     name = "jacobian"
     h, on_kink = _steps(ctx, g)
-    blk = _fd_block(ctx, g, h)
-    # A step squeezed by a domain edge to fewer than 16 ulps of the entry (a probability 4
-    # ulps below 1) cannot be resolved by central differences: unresolved, unless the
-    # complex step (below) resolves it.
-    x_in = ctx.x[g.pos]
-    cramped = (h > 0) & (h < 16.0 * np.spacing(np.abs(x_in)))
-    if cramped.any():
-        blk.trunc = np.where(cramped.ravel()[g.Q], np.inf, blk.trunc)
+    kink_entry = on_kink.ravel()[g.Q]
+    smooth = ~kink_entry
+    large = g.R > CS_SAMPLE and ctx.x[g.pos].size > CS_MAX_ENTRIES
+    sampled = None
+    if ctx.complex_step and large:
+        try:
+            sampled = _sampled_block(ctx, g, h, smooth)
+        except CallFailure:
+            sampled = None
+    if sampled is not None:
+        blk, note = sampled
+    else:
+        blk = _fd_block(ctx, g, h)
+        _cramp(ctx, g, h, blk)
+        note = ""
     rows = _vjp_rows(ctx, g, ctx.X, ctx.A)
     sources: list[tuple[str, F64]] = [("vjp row vs central differences", rows)]
     # How far a few-ulp change of the inputs moves the rows: the implementation's own
@@ -637,12 +713,9 @@ def _block_measurements(ctx: Context, g: _Geometry) -> tuple[list[Measurement], 
         sources.append(("analytic jacobian vs central differences", analytic))
         if off is not None:
             extra.append(off)
-    kink_entry = on_kink.ravel()[g.Q]
-    smooth = ~kink_entry
-    note = ""
-    # The complex step costs one complex forward (about three real ones) per probe: used
-    # where that is cheap (one probe, or small inputs).
-    if ctx.complex_step and (g.R == 1 or ctx.x[g.pos].size <= CS_MAX_ENTRIES):
+    if sampled is not None:
+        pass
+    elif ctx.complex_step:
         try:
             note = _use_complex_step(ctx, g, blk, smooth & np.isfinite(blk.trunc), smooth)
         except CallFailure as exc:
@@ -670,43 +743,48 @@ def _block_measurements(ctx: Context, g: _Geometry) -> tuple[list[Measurement], 
     length = np.maximum(1.0, 16.0 * ctx.eps * np.abs(ctx.x[g.pos]) / base).ravel()[g.Q]
     policy = ctx.policy(blk.fd, blk.d2, err_out, blk.absA, length)
     if not ctx.strict:
-        policy = np.where(flat, ctx.model.c_out * err_out, policy)
+        if flat.any():
+            policy = np.where(flat, ctx.model.c_out * err_out, policy)
         if blk.cs_used is not None and blk.still_hide is not None:
             # Where even the float64 forward does not move over the stencil (1 - tanh(z)**2
             # at z = 20 is 0), the complex step still sees the true derivative (-3.4e-17); code
             # that computes it from the same rounded intermediates may return 0 for it: the
             # rounding policy's case, accepted as rounding-limited.
             still_cs = blk.cs_used & (blk.still_hide > 0)
-            # (The derivative itself and a quarter: 0 passes, three times it does not.)
-            policy = np.where(
-                still_cs, np.maximum(policy, 1.25 * np.abs(blk.fd) / ctx.model.safety), policy
-            )
+            if still_cs.any():
+                # (The derivative itself and a quarter: 0 passes, three times it does not.)
+                policy = np.where(
+                    still_cs,
+                    np.maximum(policy, 1.25 * np.abs(blk.fd) / ctx.model.safety),
+                    policy,
+                )
     tol = ctx.model.safety * (blk.trunc + blk.roundoff + impl + policy)
-    tol = np.where(smooth, tol, 1.0)
+    everywhere = bool(smooth.all())  # no kink entry: no masking needed (large blocks)
+    if not everywhere:
+        tol = np.where(smooth, tol, 1.0)
     resolved = ~smooth | np.isfinite(blk.trunc)
     parts: list[Measurement] = list(extra)
     ratios = []
     for source, J in sources:
-        got = np.where(smooth, J, 0.0)
-        exp = np.where(smooth, blk.fd, 0.0)
         m = measure(
             name,
-            got,
-            exp,
+            J if everywhere else np.where(smooth, J, 0.0),
+            blk.fd if everywhere else np.where(smooth, blk.fd, 0.0),
             tol,
             ctx.dtype,
             g.describe(ctx, source),
-            valid=resolved,
+            valid=None if resolved.all() else resolved,
             location=g.locate(ctx),
             policy=ctx.model.safety * policy,
-            flat=flat_bound,
-            skip=~smooth,
+            flat=flat_bound if np.any(flat_bound) else None,
+            skip=None if everywhere else ~smooth,
             resolve=True,
         )
         m.extra["block"] = g.k
         parts.append(m)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            ratios.append(np.where(smooth & resolved, np.abs(J - blk.fd) / tol, 0.0))
+        if ctx.detail:
+            with np.errstate(invalid="ignore", divide="ignore"):
+                ratios.append(np.where(smooth & resolved, np.abs(J - blk.fd) / tol, 0.0))
         if kink_entry.any():
             shape = g.in_shape
             parts.append(
