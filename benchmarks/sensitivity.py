@@ -13,7 +13,9 @@ Three measurements, each a table:
   fixed random position, off by ``delta * max|dZ|``.
 * **False alarms** (:func:`false_alarms`): the correct specs (relu, sigmoid, tanh, softmax) through
   :func:`harness.verify` with profile ``thorough`` over several seeds, >= 10,000 generated inputs
-  per spec and dtype. Every failed run is a false alarm; its shrunk input is kept for the report.
+  per spec and dtype, and the ordinary, less stable forms of ``tests/ordinary_specs.py``
+  (``log(1 + exp(z))``, ``alpha (exp(z) - 1)``, ``1 - tanh(z)**2``, ``s (1 - s)``, ``exp``)
+  with 2,000 each. Every failed run is a false alarm; its shrunk input is kept for the report.
 
 The wrong specs keep the forward and the (perturbed) vjp only. A correct jvp would let the
 ``adjoint`` test (no finite differences, exact to rounding) catch any vjp error down to rounding
@@ -31,10 +33,12 @@ import importlib.util
 import math
 import multiprocessing as mp
 import os
+import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
@@ -178,6 +182,33 @@ def entry_off_spec(name: str, delta: float, position: tuple[int, int] | None = N
 # --- Configuration ------------------------------------------------------------------------------
 
 
+ORDINARY_PREFIX = "ordinary:"
+ORDINARY_FORMS: tuple[str, ...] = (
+    "softplus",
+    "elu1",
+    "elu05",
+    "selu",
+    "tanh_prime",
+    "sigmoid_prime",
+    "exp",
+)
+_ORDINARY_PATH = Path(__file__).resolve().parent.parent / "tests" / "ordinary_specs.py"
+
+
+def ordinary_spec(name: str) -> Spec:
+    """One spec of ``tests/ordinary_specs.py`` by its attribute name (loaded from the file)."""
+    module = sys.modules.get("ordinary_specs")
+    if module is None:
+        spec = importlib.util.spec_from_file_location("ordinary_specs", _ORDINARY_PATH)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules["ordinary_specs"] = module
+        spec.loader.exec_module(module)
+    found = getattr(module, name)
+    assert isinstance(found, Spec)
+    return found
+
+
 @dataclass(frozen=True)
 class SensitivityConfig:
     """What to sweep. The defaults are the full ``make bench`` run; :meth:`quick` a smoke run."""
@@ -197,6 +228,11 @@ class SensitivityConfig:
     fa_specs: tuple[str, ...] = ("relu", "sigmoid", "tanh", "softmax")
     fa_inputs: int = 10_000
     """Generated inputs per spec and dtype in the false-alarm count."""
+    fa_ordinary: tuple[str, ...] = ORDINARY_FORMS
+    """Specs of ``tests/ordinary_specs.py`` (the ordinary, less stable forms people write:
+    ``log(1 + exp(z))``, ``alpha (exp(z) - 1)``, ``1 - tanh(z)**2``, ...), also counted."""
+    fa_ordinary_inputs: int = 2_000
+    """Generated inputs per ordinary-form spec and dtype."""
     fa_per_run: int = 200
     fa_profile: str = "thorough"
     fa_seed0: int = 1000
@@ -210,6 +246,7 @@ class SensitivityConfig:
             inputs=2,
             verify_seeds=(1,),
             fa_inputs=200,
+            fa_ordinary_inputs=100,
             fa_per_run=100,
             **({} if workers is None else {"workers": workers}),
         )
@@ -480,8 +517,11 @@ class _FAOutcome:
 
 def _fa_run(task: _FATask) -> _FAOutcome:
     t0 = time.perf_counter()
+    spec: Spec | str = task.spec
+    if task.spec.startswith(ORDINARY_PREFIX):
+        spec = ordinary_spec(task.spec[len(ORDINARY_PREFIX) :])
     r = verify(
-        task.spec,
+        spec,
         dtype=task.dtype,
         max_examples=task.examples,
         profile=task.profile,
@@ -524,18 +564,22 @@ def false_alarms(config: SensitivityConfig) -> list[FalseAlarmRow]:
     of failed runs; each stands for at least one failing input. With no failure, every run
     generates its full ``fa_per_run`` inputs.
     """
-    per = max(1, min(config.fa_per_run, config.fa_inputs))
-    n_runs = max(1, math.ceil(config.fa_inputs / per))
-    combos = [(s, d) for s in config.fa_specs for d in config.dtypes]
-    tasks = [
-        _FATask(s, d, config.fa_seed0 + k, per, config.fa_profile)
-        for s, d in combos
-        for k in range(n_runs)
+    combos = [(s, d, config.fa_inputs) for s in config.fa_specs for d in config.dtypes] + [
+        (f"{ORDINARY_PREFIX}{s}", d, config.fa_ordinary_inputs)
+        for s in config.fa_ordinary
+        for d in config.dtypes
     ]
+    tasks = []
+    spans = []
+    for s, d, total in combos:
+        per = max(1, min(config.fa_per_run, total))
+        n_runs = max(1, math.ceil(total / per))
+        spans.append((len(tasks), len(tasks) + n_runs))
+        tasks += [_FATask(s, d, config.fa_seed0 + k, per, config.fa_profile) for k in range(n_runs)]
     outcomes = _map(_fa_run, tasks, config.workers)
     rows = []
-    for i, (s, d) in enumerate(combos):
-        chunk = outcomes[i * n_runs : (i + 1) * n_runs]
+    for (s, d, _), (lo, hi) in zip(combos, spans, strict=True):
+        chunk = outcomes[lo:hi]
         rows.append(
             FalseAlarmRow(
                 spec=s,
@@ -551,7 +595,7 @@ def false_alarms(config: SensitivityConfig) -> list[FalseAlarmRow]:
 
 def format_false_alarms(rows: Sequence[FalseAlarmRow], config: SensitivityConfig) -> str:
     """The false-alarm table, then every alarm's summary (with its exact input)."""
-    widths = [8, 8, 6, 8, 12, 10, 6]
+    widths = [max([8, *(len(r.spec) for r in rows)]), 8, 6, 8, 12, 10, 6]
     head = ["spec", "dtype", "runs", "inputs", "failed runs", "cpu s", "target"]
     lines = [
         f"Correct specs through verify(profile={config.fa_profile!r}, max_examples="

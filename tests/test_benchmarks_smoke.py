@@ -36,6 +36,8 @@ TINY = sens.SensitivityConfig(
     verify_seeds=(1,),
     fa_specs=("relu",),
     fa_inputs=4,
+    fa_ordinary=("softplus",),
+    fa_ordinary_inputs=2,
     fa_per_run=2,
     fa_profile="quick",
     workers=1,
@@ -111,15 +113,19 @@ def test_detection_sweep_structure() -> None:
 
 def test_false_alarms_structure() -> None:
     rows = sens.false_alarms(TINY)
-    assert [(r.spec, r.dtype) for r in rows] == [("relu", "float64")]
-    (row,) = rows
-    assert row.runs == 2
-    assert row.inputs >= 2
-    assert row.failed_runs == len(row.alarms)
-    for a in row.alarms:
-        assert a.spec == "relu" and a.checks and a.replay
+    assert [(r.spec, r.dtype) for r in rows] == [
+        ("relu", "float64"),
+        ("ordinary:softplus", "float64"),
+    ]
+    row, ordinary = rows
+    assert (row.runs, ordinary.runs) == (2, 1)
+    assert row.inputs >= 2 and ordinary.inputs >= 1
+    for r in rows:
+        assert r.failed_runs == len(r.alarms)
+        for a in r.alarms:
+            assert a.spec == r.spec and a.checks and a.replay
     text = sens.format_false_alarms(rows, TINY)
-    assert "relu" in text and "failed runs" in text
+    assert "relu" in text and "ordinary:softplus" in text and "failed runs" in text
 
 
 def test_peer_sensitivity_recorded_figures() -> None:

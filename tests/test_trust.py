@@ -405,6 +405,60 @@ def test_item9_entries_far_below_their_block_are_resolved() -> None:
     assert jac.worst.location.input_index == (2, 0), bad.summary()
 
 
+def _jacobian_of(r: RunResult) -> Any:
+    return next(c for c in r.checks if c.check == "jacobian")
+
+
+@pytest.mark.parametrize(
+    "Z",
+    [
+        # A derivative of 1.7e-305 next to a logit of 795: the complex step's imaginary part
+        # underflows to 0, which must not veto it.
+        pytest.param(
+            np.array([[700.0, -7.7, -5.9, 795.3, 3.0, -20.0, 5.0, -2.2]]).T, id="underflow"
+        ),
+        # A one-row softmax is constant: its derivative is exactly 0, resolved.
+        pytest.param(np.array([[0.0, 1.0, -3.0]]), id="one-row"),
+        # Dominant logits: every column exactly one-hot, every derivative 0 (exp(-1e302)).
+        pytest.param(np.array([[3.9e302, 1.0], [1.0, 5.3e79], [-1.0, 1.0]]), id="one-hot"),
+    ],
+)
+def test_item9_softmax_fully_resolved_at_adversarial_inputs(Z: np.ndarray) -> None:
+    r = verify_at(act.softmax, Z)
+    assert_passes(r)
+    jac = _jacobian_of(r)
+    assert _unresolved(jac) == 0, r.summary()
+
+
+def test_item9_coarse_central_differences_do_not_veto_the_complex_step() -> None:
+    """Tied logits of 1e122 beside an ordinary column: central differences with a step of 16
+    ulps of 1e122 return ~1e-122 +- 1e-120 for 0.1875; they must not veto the complex step,
+    which then catches a VJP that returns zeros for that column."""
+    Z = np.array([[1e122, 0.5], [1e122, -1.0], [1e122, 2.0], [1e122, 0.0]])
+    r = verify_at(act.softmax, Z)
+    assert_passes(r)
+    oracle = "complex step, cross-checked against central differences"
+    assert oracle in _jacobian_of(r).message, r.summary()
+    bad = verify_at(wbf.huge_logits.spec, Z)
+    assert _jacobian_of(bad).status == "fail", bad.summary()
+
+
+def _softmax_vjp_plus_tiny(Z: np.ndarray, A: np.ndarray, dA: np.ndarray) -> Any:
+    """Right, plus 1e-200 of the cotangent in every entry: wrong where the Jacobian is 0."""
+    return act.softmax_backward(Z, A, dA) + 1e-200 * dA
+
+
+def test_item9_a_tiny_error_where_the_jacobian_is_exactly_zero_fails() -> None:
+    wrong = Spec(
+        name="softmax-plus-1e-200",
+        forward=act.softmax_forward,
+        vjp=_softmax_vjp_plus_tiny,
+        structure="columnwise",
+    )
+    r = verify_at(wrong, np.array([[3.9e302, 1.0], [1.0, 5.3e79], [-1.0, 1.0]]))
+    assert _jacobian_of(r).status == "fail", r.summary()
+
+
 # -- item 10: coverage is part of the verdict ------------------------------------------------------
 def _real_only_softmax(Z: np.ndarray) -> np.ndarray:
     """softmax that drops an imaginary part (so no complex step can resolve huge logits)."""

@@ -332,6 +332,8 @@ def measure(
     flat: Any = None,
     skip: Any = None,
     resolve: bool = False,
+    least_scale: Any = None,
+    zero_floor: float = 0.0,
 ) -> Measurement:
     """Compare ``got`` with ``expected`` entry by entry under tolerance ``tol``.
 
@@ -348,6 +350,15 @@ def measure(
     * *rounding-limited*: passes only thanks to ``policy``, the part of ``tol`` that is the
       rounding policy's allowance;
     * *pass*.
+
+    ``least_scale`` (with ``resolve``): a scale the comparison is never judged against less
+    than, per comparison (the jacobian check's ``|A|`` over the feature length: a derivative
+    of exactly 0 of an output of size 1, a one-row softmax, is resolved by a tolerance of
+    1e-16).
+
+    ``zero_floor``: tolerances below it are resolved even against a scale of 0 (at least
+    ``16 tiny / eps``; the jacobian check passes the complex step's resolution, 1e-272, below
+    which no oracle can tell a derivative from 0).
 
     ``err`` overrides ``|got - expected|`` (for interval tests). Entries where ``skip`` is
     True are compared elsewhere (at a kink) and not counted here.
@@ -382,11 +393,13 @@ def measure(
             usable = fin_e & np.broadcast_to(np.asarray(valid, dtype=bool), shape)
         ref = float(np.max(np.abs(expected), where=usable, initial=0.0))
         sc = np.maximum(sc, float(np.finfo(dtype).eps) * ref)
+        if least_scale is not None:
+            sc = np.maximum(sc, least_scale)
     bad_got = ~np.isfinite(got) & fin_e
     # Tolerances below this are resolved even against a scale of 0 (exact zeros compared
     # near the underflow range).
     fi = np.finfo(dtype)
-    floor = 16.0 * float(fi.tiny) / float(fi.eps)
+    floor = max(16.0 * float(fi.tiny) / float(fi.eps), zero_floor)
     with np.errstate(invalid="ignore", over="ignore"):
         unresolved = ~np.isfinite(tol) | ~fin_e
         if resolve:

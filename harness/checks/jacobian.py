@@ -76,6 +76,7 @@ class _Block:
     cs_used: NDArray[np.bool_] | None = None  # entries the complex step replaced
     probes: Any = field(default_factory=lambda: slice(None))  # its columns: all probes, or some
     still_hide: F64 | None = None  # where the stencil did not move: the derivative it can hide
+    zero_floor: float = 0.0  # the complex step's resolution of a derivative of 0
 
 
 @dataclass(frozen=True)
@@ -321,6 +322,22 @@ def _trusted_elsewhere(ctx: Context, g: _Geometry) -> bool:
     )
 
 
+def _cs_rel_noise(ctx: Context, g: _Geometry) -> F64:
+    """The forward's measured noise relative to each output, as a share of the complex step's
+    error (a forward that computes in a narrower precision limits its imaginary part too).
+
+    Left out for outputs that depend on entries of ``|z|`` above ~2e11 of input k: the noise
+    stencil cannot be finer than an ulp there, and what it measures is the function changing
+    over an ulp (0.75 across one ulp at tied logits of 1e122), not the forward's precision.
+    """
+    base = ctx.model.base_step(ctx.oracle_dtype)
+    x = ctx.x[g.pos]
+    coarse = (fd_step(x, base, ctx.oracle_dtype) > base).astype(np.float64)
+    reaches = ctx.structure(g.k).in_to_out(coarse, ctx.A64.shape) > 0
+    rel = ctx.fd_noise() / np.maximum(np.abs(ctx.A64), ctx.tiny)
+    return np.asarray(np.where(reaches, 0.0, rel), dtype=np.float64).ravel()[:, None]
+
+
 def _use_complex_step(
     ctx: Context,
     g: _Geometry,
@@ -356,12 +373,19 @@ def _use_complex_step(
     # Only entries central differences resolve can vouch or object: their error clearly below
     # the entry (or below the block's rounding, for entries near 0). Softmin at tied logits
     # of 2.5e16, where 16 ulps of z span its features, gives -0.024 +- 0.03 for -0.22.
+    # Nor can entries whose step had to grow past the base step to span 16 ulps (|z| above
+    # ~2e11): with features of size ~1 such a step sees a jump, and its quotient, ~1e-122 at
+    # tied logits of 1e122, passes the round-off test while the derivative is 0.19.
+    base = ctx.model.base_step(ctx.oracle_dtype)
+    coarse = (fd_step(ctx.x[g.pos], base, ctx.oracle_dtype) > base).ravel()[g.Q[:, blk.probes]]
     with np.errstate(invalid="ignore"):
-        finite_fd = np.abs(blk.fd[resolved & np.isfinite(blk.fd)])
+        finite_fd = np.abs(blk.fd[resolved & ~coarse & np.isfinite(blk.fd)])
         floor = ctx.eps_o * float(np.max(finite_fd, initial=0.0))
-        fd_resolves = resolved & (fd_err < RESOLUTION * np.maximum(np.abs(blk.fd), floor))
+        fd_resolves = resolved & ~coarse & (fd_err < RESOLUTION * np.maximum(np.abs(blk.fd), floor))
     resolved = fd_resolves & known
-    ok = ~resolved | (gap <= fd_err)
+    # An imaginary part that underflowed to 0 says only |f'| < its floor (1e-272): softmax's
+    # 1.7e-305 next to a logit of 795 agrees with it.
+    ok = ~resolved | (gap <= fd_err + cs_floor)
     if not (np.all(ok) and np.all(np.isfinite(cs[resolved]))):
         return (
             "oracle: central differences (the complex step disagrees with them, so the "
@@ -378,7 +402,7 @@ def _use_complex_step(
     ordinary = reliable & (mag >= 0.25) & (mag <= 4.0)
     if not ordinary.any() and not _trusted_elsewhere(ctx, g):
         return "oracle: central differences (no entry where the complex step could be trusted)"
-    rel_noise = (ctx.fd_noise() / np.maximum(np.abs(ctx.A64), ctx.tiny)).ravel()[:, None]
+    rel_noise = _cs_rel_noise(ctx, g)
     # Its error: its own round-off, plus the disagreement where central differences are
     # reliable enough to measure one.
     cs_err = (
@@ -398,6 +422,7 @@ def _use_complex_step(
     blk.trunc = np.where(use, cs_err, blk.trunc)
     blk.roundoff = np.where(use, 0.0, blk.roundoff)
     blk.cs_used = use
+    blk.zero_floor = ctx.model.safety * float(np.max(np.where(use, cs_floor, 0.0), initial=0.0))
     return "oracle: complex step, cross-checked against central differences"
 
 
@@ -445,7 +470,7 @@ def _sampled_block(
         rel = fd_err / np.abs(cs[:, sample])
     ok = np.isfinite(rel) & (rel < RESOLUTION)
     rel_cd = float(np.median(rel[ok])) if ok.any() else 0.0
-    rel_noise = (ctx.fd_noise() / np.maximum(np.abs(ctx.A64), ctx.tiny)).ravel()[:, None]
+    rel_noise = _cs_rel_noise(ctx, g)
     own = np.abs(cs) * (ctx.model.kappa * ctx.eps_o + rel_noise + rel_cd) + cs_floor
     trunc = own
     trunc[:, sample] = part.trunc
@@ -458,6 +483,7 @@ def _sampled_block(
     blk = _Block(cs, trunc, np.zeros(cs.shape), np.asarray(absA), d2)
     blk.still_hide = hide
     blk.cs_used = smooth.copy()
+    blk.zero_floor = ctx.model.safety * float(np.max(cs_floor, initial=0.0))
     return blk, f"{note} on {len(sample)} of {g.R} probes"
 
 
@@ -759,6 +785,9 @@ def _block_measurements(ctx: Context, g: _Geometry) -> tuple[list[Measurement], 
                     policy,
                 )
     tol = ctx.model.safety * (blk.trunc + blk.roundoff + impl + policy)
+    # The derivative's natural scale where its value is ~0: the output's size over the
+    # feature length (a one-row softmax is constant 1: its 0 is resolved by 1e-16).
+    least = blk.absA / length
     everywhere = bool(smooth.all())  # no kink entry: no masking needed (large blocks)
     if not everywhere:
         tol = np.where(smooth, tol, 1.0)
@@ -779,6 +808,8 @@ def _block_measurements(ctx: Context, g: _Geometry) -> tuple[list[Measurement], 
             flat=flat_bound if np.any(flat_bound) else None,
             skip=None if everywhere else ~smooth,
             resolve=True,
+            least_scale=least,
+            zero_floor=1.01 * blk.zero_floor,
         )
         m.extra["block"] = g.k
         parts.append(m)
