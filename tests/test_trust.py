@@ -18,7 +18,8 @@ import ordinary_specs as ordi
 import pytest
 import wrong_by_family as wbf
 
-from harness import RunResult, Spec, verify, verify_at
+import specs.second_order  # noqa: F401  (registers the second-order specs)
+from harness import REGISTRY, RunResult, Spec, verify, verify_at
 from harness.finite_range import finite_range
 from specs import activations as act
 
@@ -457,6 +458,16 @@ def test_item9_a_tiny_error_where_the_jacobian_is_exactly_zero_fails() -> None:
     )
     r = verify_at(wrong, np.array([[3.9e302, 1.0], [1.0, 5.3e79], [-1.0, 1.0]]))
     assert _jacobian_of(r).status == "fail", r.summary()
+
+
+def test_item9_outputs_of_exactly_zero_do_not_widen_the_complex_step() -> None:
+    """tanh's VJP as a function of (Z, dA) at dA = 0: every output is 0, so the forward has no
+    relative precision there; d out / d dA = sech(Z)**2 is still resolved by the complex step
+    (only d out / d Z, exactly 0 with no scale to judge it by, stays unresolved)."""
+    r = verify_at(REGISTRY.get("tanh-second-order"), np.array([[0.5], [1.0]]), np.zeros((2, 1)))
+    assert_passes(r)
+    jac = _jacobian_of(r)
+    assert jac.comparisons == 4 and _unresolved(jac) == 4, r.summary()
 
 
 # -- item 10: coverage is part of the verdict ------------------------------------------------------

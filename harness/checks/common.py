@@ -451,11 +451,14 @@ def measure(
         return m
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         flat_i = int(np.argmax(np.where(resolved, ratio, -1.0)))
-        clean = resolved & ~skipped & ~limited
+        # A pass shows its worst comparison among those resolved without the rounding
+        # policy's help, whose whole tolerance is clearly below their scale (rounding-limited
+        # ones are counted, not shown as the worst), when there is one.
+        clean = resolved & ~skipped & ~limited & (tol < RESOLUTION * sc)
         if not ratio.flat[flat_i] > 1.0 and clean.any():
-            # A pass shows its worst comparison among those resolved without the rounding
-            # policy's help (the rounding-limited ones are counted, not shown as the worst).
             flat_i = int(np.argmax(np.where(clean, ratio, -1.0)))
+        elif not ratio.flat[flat_i] > 1.0 and (resolved & ~skipped & ~limited).any():
+            flat_i = int(np.argmax(np.where(resolved & ~skipped & ~limited, ratio, -1.0)))
         idx = tuple(int(i) for i in np.unravel_index(flat_i, shape))
         # Relative error and ulps against one stated scale: the largest |expected| of the
         # resolved comparisons (or of the ``scale`` given, sum |v J u| for a directional one),
@@ -498,15 +501,17 @@ def measure(
         m.extra["unresolved_where"] = [describe(tuple(int(v) for v in w)) for w in where]
     if n_limited:
         m.extra["rounding_limited"] = n_limited
-        if limited[idx]:
-            m.extra["worst_limited"] = True
+    if not clean[idx]:
+        # Shown only for want of a comparison resolved without the policy's help.
+        m.extra["worst_wide"] = True
     return m
 
 
 def rank(m: Measurement) -> tuple[bool, bool, float]:
     """Order of measurements for "the worst": failures first, then comparisons resolved
-    without the rounding policy's help, then by error / tolerance."""
-    return (m.ratio > 1.0, not m.extra.get("worst_limited", False), m.ratio)
+    without the rounding policy's help and with a tolerance clearly below their scale, then
+    by error / tolerance."""
+    return (m.ratio > 1.0, not m.extra.get("worst_wide", False), m.ratio)
 
 
 def worst_of(check: str, parts: list[Measurement]) -> Measurement:

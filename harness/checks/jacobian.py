@@ -334,7 +334,14 @@ def _cs_rel_noise(ctx: Context, g: _Geometry) -> F64:
     x = ctx.x[g.pos]
     coarse = (fd_step(x, base, ctx.oracle_dtype) > base).astype(np.float64)
     reaches = ctx.structure(g.k).in_to_out(coarse, ctx.A64.shape) > 0
-    rel = ctx.fd_noise() / np.maximum(np.abs(ctx.A64), ctx.tiny)
+    a = np.abs(ctx.A64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rel = ctx.fd_noise() / a
+    # An output that is exactly 0 (a cotangent of 0) has no relative precision of its own:
+    # the forward's typical one, the median over the other outputs, stands in for it.
+    known = (a > 0) & np.isfinite(rel) & ~reaches
+    typical = float(np.median(rel[known])) if known.any() else 0.0
+    rel = np.where(a > 0, rel, typical)
     return np.asarray(np.where(reaches, 0.0, rel), dtype=np.float64).ravel()[:, None]
 
 
