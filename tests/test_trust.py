@@ -150,6 +150,18 @@ def test_item2_next_to_a_kink_is_a_subgradient_test(spec: Spec, z: float) -> Non
     assert_passes(verify_at(spec, np.array([[z]])))
 
 
+@pytest.mark.parametrize("probe_seed", range(8))
+@pytest.mark.parametrize("z", [-1e-10, -3e-10, -1e-9])
+def test_item2_cancelling_forward_a_step_from_its_kink_no_false_alarm(
+    z: float, probe_seed: int
+) -> None:
+    """SELU's ``alpha (exp(z) - 1)`` at z = -1e-10: the step is squeezed to 5e-11 by the kink
+    at 0, where the forward (1.8e-10) errs by 2e-16 and the noise stencil cannot move the
+    entry. Central differences there are 1e-7 off; the correct VJP must pass."""
+    Z = np.array([[1.0, 1.0, 1.0], [1.0, 1.0, z]])
+    assert_passes(verify_at(ordi.selu, Z, probe_seed=probe_seed))
+
+
 def test_item2_wrong_slope_next_to_a_kink_is_caught() -> None:
     """ELU(alpha=0.5) with ReLU's derivative (0 for z < 0): outside [0.5, 1] at z = -3e-299."""
     wrong = _like(ordi.elu05, "elu-with-relu-slope", vjp=lambda Z, A, dA: dA * (Z > 0), jvp=None)

@@ -167,21 +167,25 @@ class Context:
         """
         if self.strict:
             return np.zeros(np.broadcast(d1, d2, err_out, a_abs).shape)
-        a1 = np.abs(np.asarray(d1, dtype=np.float64))
-        with np.errstate(all="ignore"):
-            rel = np.where(a_abs > 0, np.minimum(1.0, err_out / a_abs), 0.0)
-            carried = np.where(np.isfinite(a1), a1 * rel, 0.0)
-            reach = np.where(np.isfinite(a1), np.minimum(a1, err_out / length), 0.0)
-        # d2 NaN: f'' unknown (off the sampled probes of a large block): the other bounds.
         shape = np.broadcast(d1, d2, err_out, a_abs).shape
+        a1 = np.abs(np.asarray(d1, dtype=np.float64))
+        if not np.all(np.isfinite(a1)):
+            a1 = np.where(np.isfinite(a1), a1, 0.0)
+        with np.errstate(all="ignore"):
+            # (err_out and a_abs may be per output, (n, 1): kept small until broadcast.)
+            rel = np.where(a_abs > 0, np.minimum(1.0, err_out / a_abs), 0.0)
+            bound = np.array(np.broadcast_to(np.minimum(a1, err_out / length), shape))
+        # d2 NaN: f'' unknown (off the sampled probes of a large block): the other bounds.
         known = np.broadcast_to(~np.isnan(d2), shape)
-        bound = np.array(np.broadcast_to(reach, shape), dtype=np.float64)
         if known.all():
-            bound = np.minimum(derivative_rounding(err_out, d1, d2), bound)
+            np.minimum(derivative_rounding(err_out, d1, d2), bound, out=bound)
         elif known.any():
             e, f1, f2 = (np.broadcast_to(a, shape)[known] for a in (err_out, d1, d2))
             bound[known] = np.minimum(derivative_rounding(e, f1, f2), bound[known])
-        return self.model.c_out * np.maximum(bound, carried)
+        a1 = a1 * rel  # the carried relative error
+        np.maximum(bound, a1, out=bound)
+        bound *= self.model.c_out
+        return bound
 
     def flat_out(self) -> NDArray[np.bool_]:
         """Per output entry: the forward was flat along the noise stencil."""
@@ -380,9 +384,12 @@ def measure(
             else np.broadcast_to(np.atleast_1d(np.asarray(policy, dtype=np.float64)), shape)
         )
         if scale is None:
-            sc = np.maximum(np.abs(expected), np.abs(got))
+            sc = np.abs(expected)
+            np.maximum(sc, np.abs(got), out=sc)
         else:
-            sc = np.broadcast_to(np.atleast_1d(np.asarray(scale, dtype=np.float64)), shape)
+            sc = np.array(
+                np.broadcast_to(np.atleast_1d(np.asarray(scale, dtype=np.float64)), shape)
+            )
         core = tol - pol
         # An entry far below the largest of its comparisons (softmax's exp(-1e150) next to
         # 0.25) is resolved by an absolute tolerance below that largest entry's rounding:
@@ -392,9 +399,9 @@ def measure(
         if valid is not None:
             usable = fin_e & np.broadcast_to(np.asarray(valid, dtype=bool), shape)
         ref = float(np.max(np.abs(expected), where=usable, initial=0.0))
-        sc = np.maximum(sc, float(np.finfo(dtype).eps) * ref)
+        np.maximum(sc, float(np.finfo(dtype).eps) * ref, out=sc)
         if least_scale is not None:
-            sc = np.maximum(sc, least_scale)
+            np.maximum(sc, least_scale, out=sc)
     bad_got = ~np.isfinite(got) & fin_e
     # Tolerances below this are resolved even against a scale of 0 (exact zeros compared
     # near the underflow range).
@@ -419,7 +426,8 @@ def measure(
             skipped = np.broadcast_to(np.atleast_1d(np.asarray(skip, dtype=bool)), shape)
             unresolved &= ~skipped
         resolved = ~unresolved
-        ratio = np.where(resolved & ~skipped, err / tol, 0.0)
+        ratio = err / tol
+        ratio[~(resolved & ~skipped)] = 0.0
         # Not finite: x/0 or a NaN/inf error. Only 0/0, exact agreement under a zero
         # tolerance, passes.
         odd = resolved & ~np.isfinite(ratio)

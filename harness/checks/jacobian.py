@@ -170,6 +170,12 @@ def _fd_block(ctx: Context, g: _Geometry, h: F64, probes: Sequence[int] | None =
     # A value that underflows (PReLU's a * Z at 1e-355) is off by up to half the smallest
     # subnormal, however small the value itself: the finite differences cannot see less.
     underflow = 2.0 * ctx.model.kappa * float(np.finfo(ctx.oracle_dtype).smallest_subnormal)
+    # A step squeezed below the base step by a kink or a domain edge works where the noise
+    # stencil could hardly move the entry, and where forwards cancel (ELU's alpha (exp(z) - 1)
+    # at z = -1e-10 is 1.8e-10 with an error of 2e-16): intermediates of size max(1, |A|) are
+    # assumed there.
+    squeezed = (h < ctx.model.base_step(ctx.oracle_dtype)).ravel()
+    cancel = 2.0 * ctx.model.kappa * ctx.eps_o * np.maximum(1.0, np.abs(centre))
     for c, r in enumerate(which):
         P = np.where(s.probe_mask(g.in_shape, r), h, 0.0)
         probe: list[F64 | None] = [None] * len(ctx.x)
@@ -184,6 +190,7 @@ def _fd_block(ctx: Context, g: _Geometry, h: F64, probes: Sequence[int] | None =
             ctx.model.kappa * ctx.eps_o * (np.abs(lev.plus[-1]) + np.abs(lev.minus[-1])).ravel()
             + fd_noise
             + underflow
+            + np.where(squeezed[g.Q[:, r]], cancel, 0.0)
         )
         last = lev.delta[-1][g.pos]
         first = lev.delta[0][g.pos]
@@ -230,10 +237,12 @@ def _complex_step(ctx: Context, g: _Geometry) -> tuple[F64, F64] | None:
     return _complex_step_at(ctx, g, ctx.x)
 
 
-def _complex_step_at(ctx: Context, g: _Geometry, xs: tuple[F64, ...]) -> tuple[F64, F64] | None:
+def _complex_step_at(
+    ctx: Context, g: _Geometry, xs: tuple[F64, ...], probes: Sequence[int] | None = None
+) -> tuple[F64, F64] | None:
     """The complex-step block at the point ``xs`` (an absolute step: nothing is subtracted,
     so the step need not grow with |z|, and it resolves softmax at tied logits of 1e162),
-    and its resolution floor per entry."""
+    and its resolution floor per entry; the columns of ``probes`` only, when given."""
     s = ctx.structure(g.k)
     x = xs[g.pos]
     # Near a domain edge the function's features shrink to the distance to it (log(1 - A)
@@ -242,32 +251,32 @@ def _complex_step_at(ctx: Context, g: _Geometry, xs: tuple[F64, ...]) -> tuple[F
     below, above = stencil_room(x, dom if isinstance(dom, Domain) else None)
     step = np.minimum(CS_STEP, 2.0**-30 * np.minimum(below, above))
     step = np.where(step > 0, step, CS_STEP)
-    points = []
-    for r in range(g.R):
-        P = s.probe_mask(g.in_shape, r)
-        pt: list[Any] = list(xs)
-        pt[g.pos] = x + 1j * np.where(P, step, 0.0)
-        points.append(tuple(pt))
-    ys = ctx.evaluator.forward_complex(points)
-    if ys is None:
-        return None
-    out = np.empty((int(np.prod(g.out_shape, dtype=np.int64)), g.R))
+    which = list(range(g.R)) if probes is None else list(probes)
+    out = np.empty((int(np.prod(g.out_shape, dtype=np.int64)), len(which)))
     floor = np.zeros(out.shape)
     flat_step = step.ravel()
-    for r, y in enumerate(ys):
-        im = np.imag(y).ravel()
+    # One probe at a time: the complex points and outputs of all probes together would take
+    # R times the input's size (1 GiB for the dense layer's W).
+    for c, r in enumerate(which):
+        pt: list[Any] = list(xs)
+        pt[g.pos] = x + 1j * np.where(s.probe_mask(g.in_shape, r), step, 0.0)
+        ys = ctx.evaluator.forward_complex([tuple(pt)])
+        if ys is None:
+            return None
+        im = np.imag(ys[0]).ravel()
         st = flat_step[g.Q[:, r]]
         # An imaginary part near the underflow range has lost its precision (or all of it):
         # the value is only known to within CS_WEAK / step there (an exact 0, ReLU's
         # derivative below its kink, is 0 to that resolution, not unknown).
         weak = np.abs(im) < CS_WEAK
-        out[:, r] = im / st
-        floor[:, r] = np.where(weak, CS_WEAK / st, 0.0)
+        out[:, c] = im / st
+        floor[:, c] = np.where(weak, CS_WEAK / st, 0.0)
     return out, floor
 
 
-def _trusted_elsewhere(ctx: Context, g: _Geometry) -> bool:
-    """Whether the complex step agrees with central differences at an ordinary point.
+def _trusted_elsewhere(ctx: Context, g: _Geometry, probes: Any = None) -> bool:
+    """Whether the complex step agrees with central differences at an ordinary point
+    (on the block's ``probes`` only, when given: a large block's sample).
 
     Used when central differences resolve no entry of this input reliably (softmax at tied
     logits of 1e162, softplus at z = -50): the input with magnitudes moved into [0.5, 2]
@@ -286,16 +295,17 @@ def _trusted_elsewhere(ctx: Context, g: _Geometry) -> bool:
     xs = list(ctx.x)
     xs[g.pos] = aux
     point = tuple(xs)
-    got = _complex_step_at(ctx, g, point)
+    which = list(range(g.R)) if probes is None else list(probes)
+    got = _complex_step_at(ctx, g, point, which)
     if got is None:
         return False
     cs = np.where(got[1] > 0, np.nan, got[0])  # only entries the step resolves vouch
     s = ctx.structure(g.k)
     h = fd_step(aux, ctx.model.base_step(ctx.oracle_dtype), ctx.oracle_dtype)
     n_out = int(np.prod(g.out_shape, dtype=np.int64))
-    D = [np.empty((n_out, g.R)) for _ in range(LEVELS)]
-    roundoff = np.empty((n_out, g.R))
-    for r in range(g.R):
+    D = [np.empty((n_out, len(which))) for _ in range(LEVELS)]
+    roundoff = np.empty((n_out, len(which)))
+    for c, r in enumerate(which):
         P = np.where(s.probe_mask(g.in_shape, r), h, 0.0)
         probe: list[F64 | None] = [None] * len(ctx.x)
         probe[g.pos] = P
@@ -303,10 +313,10 @@ def _trusted_elsewhere(ctx: Context, g: _Geometry) -> bool:
         for lv in range(LEVELS):
             delta = lev.delta[lv][g.pos]
             assert delta is not None
-            D[lv][:, r] = (lev.plus[lv] - lev.minus[lv]).ravel() / delta.ravel()[g.Q[:, r]]
+            D[lv][:, c] = (lev.plus[lv] - lev.minus[lv]).ravel() / delta.ravel()[g.Q[:, r]]
         small = np.abs(lev.delta[-1][g.pos].ravel()[g.Q[:, r]])  # type: ignore[union-attr]
         noise = ctx.model.kappa * ctx.eps_o * (np.abs(lev.plus[-1]) + np.abs(lev.minus[-1]))
-        roundoff[:, r] = 1.5 * noise.ravel() / small
+        roundoff[:, c] = 1.5 * noise.ravel() / small
     fd, trunc = richardson(D[0], D[1], D[2], noise=roundoff)
     trunc = trunc + roundoff
     ok = np.isfinite(trunc) & ~np.isnan(cs)
@@ -407,7 +417,8 @@ def _use_complex_step(
     # magnitude, here or at the ordinary point.
     mag = np.abs(ctx.x[g.pos]).ravel()[g.Q[:, blk.probes]]
     ordinary = reliable & (mag >= 0.25) & (mag <= 4.0)
-    if not ordinary.any() and not _trusted_elsewhere(ctx, g):
+    sample = None if isinstance(blk.probes, slice) else blk.probes
+    if not ordinary.any() and not _trusted_elsewhere(ctx, g, sample):
         return "oracle: central differences (no entry where the complex step could be trusted)"
     rel_noise = _cs_rel_noise(ctx, g)
     # Its error: its own round-off, plus the disagreement where central differences are
@@ -478,16 +489,21 @@ def _sampled_block(
     ok = np.isfinite(rel) & (rel < RESOLUTION)
     rel_cd = float(np.median(rel[ok])) if ok.any() else 0.0
     rel_noise = _cs_rel_noise(ctx, g)
-    own = np.abs(cs) * (ctx.model.kappa * ctx.eps_o + rel_noise + rel_cd) + cs_floor
-    trunc = own
+    trunc = np.abs(cs)
+    trunc *= ctx.model.kappa * ctx.eps_o + rel_noise + rel_cd
+    trunc += cs_floor
     trunc[:, sample] = part.trunc
-    d2 = np.full(cs.shape, np.nan)  # unknown off the sample: the policy's other bounds hold
-    d2[:, sample] = part.d2
-    hide = np.zeros(cs.shape)
+    # f'' is unknown off the sample (the policy's other bounds hold there); read-only views
+    # keep a block of 8 million entries from costing four more copies of itself.
+    d2 = np.broadcast_to(np.float64(np.nan), cs.shape)
+    zero = np.broadcast_to(np.float64(0.0), cs.shape)
+    hide: F64 = zero
     assert part.still_hide is not None
-    hide[:, sample] = part.still_hide
+    if np.any(part.still_hide):
+        hide = np.zeros(cs.shape)
+        hide[:, sample] = part.still_hide
     absA = np.broadcast_to(np.abs(ctx.A64).ravel()[:, None], cs.shape)
-    blk = _Block(cs, trunc, np.zeros(cs.shape), np.asarray(absA), d2)
+    blk = _Block(cs, trunc, zero, absA, d2)
     blk.still_hide = hide
     blk.cs_used = smooth.copy()
     blk.zero_floor = ctx.model.safety * float(np.max(cs_floor, initial=0.0))
@@ -502,17 +518,25 @@ def _vjp_rows(ctx: Context, g: _Geometry, X: Any, A: Any) -> F64:
     s = ctx.structure(g.k)
     free = s.free_out(g.out_shape)
     key = f"vjp_rows {free} {id(X)}"
-    grads = ctx.cache.get(key)
-    if grads is None:
-        grads = []
+    stacked = ctx.cache.get(key)
+    if stacked is None:
+        # Only the inputs whose structure leaves the same output axes free can use these
+        # calls: their gradients are kept, stacked (row, entry); the others' are dropped
+        # (the dense layer's 256 calls would otherwise keep 336 MB of W's gradients).
+        share = [
+            kk for kk in range(len(ctx.diff)) if ctx.structure(kk).free_out(g.out_shape) == free
+        ]
+        parts: dict[int, list[F64]] = {kk: [] for kk in share}
         for srow in range(s.n_rows(g.out_shape)):
             e = s.row_mask(g.out_shape, srow).astype(ctx.dtype)
-            grads.append(tuple(np.asarray(a, dtype=np.float64) for a in ctx.caller.vjp(X, A, e)))
-        ctx.cache[key] = grads
+            G = ctx.caller.vjp(X, A, e)
+            for kk in share:
+                parts[kk].append(np.asarray(G[kk], dtype=np.float64).ravel())
+        stacked = {kk: np.stack(v) for kk, v in parts.items()}
+        ctx.cache[key] = stacked
     rowmap = s.row_of_output(g.out_shape)
     # Entry [o, r] is gradient row rowmap[o] at the input entry Q[o, r]: one gather.
-    stacked = np.stack([G[g.k].ravel() for G in grads])
-    rows: F64 = stacked[rowmap[:, None], g.Q]
+    rows: F64 = stacked[g.k][rowmap[:, None], g.Q]
     return rows
 
 
@@ -757,8 +781,10 @@ def _block_measurements(ctx: Context, g: _Geometry) -> tuple[list[Measurement], 
         note = "oracle: central differences"
     ctx.cache[f"cs_used {g.k}"] = blk.cs_used
     n_sum = ctx.structure(g.k).n_rows(g.out_shape)
-    impl_rel = ctx.model.c_rel * ctx.model.summation_factor(n_sum) * np.abs(blk.fd)
-    impl = ctx.eps * impl_rel + ctx.model.c_tiny * ctx.tiny + moved
+    impl = np.abs(blk.fd)
+    impl *= ctx.eps * ctx.model.c_rel * ctx.model.summation_factor(n_sum)
+    impl += ctx.model.c_tiny * ctx.tiny
+    impl += moved
     # The rounding policy, bounded by what the forward's rounding can do to the derivative;
     # where the forward is flat the differences give no f'', and eps |A| bounds it instead.
     err_out = np.broadcast_to(ctx.err_out().ravel()[:, None], blk.fd.shape)
@@ -773,8 +799,11 @@ def _block_measurements(ctx: Context, g: _Geometry) -> tuple[list[Measurement], 
     # base step (a rounding of A at z = 1e30 in float32 is a move of z by 1e23, which a
     # function with features of size ~1 could not support, but a scale-free one does).
     base = ctx.model.base_step(ctx.oracle_dtype)
-    length = np.maximum(1.0, 16.0 * ctx.eps * np.abs(ctx.x[g.pos]) / base).ravel()[g.Q]
-    policy = ctx.policy(blk.fd, blk.d2, err_out, blk.absA, length)
+    length_in = np.maximum(1.0, 16.0 * ctx.eps * np.abs(ctx.x[g.pos]) / base)
+    length: Any = length_in.ravel()[g.Q] if np.any(length_in > 1.0) else 1.0
+    policy = ctx.policy(
+        blk.fd, blk.d2, ctx.err_out().ravel()[:, None], np.abs(ctx.A64).ravel()[:, None], length
+    )
     if not ctx.strict:
         if flat.any():
             policy = np.where(flat, ctx.model.c_out * err_out, policy)
@@ -794,7 +823,7 @@ def _block_measurements(ctx: Context, g: _Geometry) -> tuple[list[Measurement], 
     tol = ctx.model.safety * (blk.trunc + blk.roundoff + impl + policy)
     # The derivative's natural scale where its value is ~0: the output's size over the
     # feature length (a one-row softmax is constant 1: its 0 is resolved by 1e-16).
-    least = blk.absA / length
+    least = blk.absA / length if not isinstance(length, float) else blk.absA
     everywhere = bool(smooth.all())  # no kink entry: no masking needed (large blocks)
     if not everywhere:
         tol = np.where(smooth, tol, 1.0)
@@ -862,6 +891,7 @@ def check_jacobian(ctx: Context) -> Measurement:
         for k in range(len(ctx.diff)):
             g = _geometry(ctx, k)
             ps, ratio, note = _block_measurements(ctx, g)
+            _drop_rows_no_later_block_needs(ctx, g, k)
             parts.extend(ps)
             notes.append(note if len(ctx.diff) == 1 else f"`{g.name}`: {note}")
             detail.append((g, ratio, ps))
@@ -896,6 +926,14 @@ def check_jacobian(ctx: Context) -> Measurement:
             if result.failed and (cs_used is None or not cs_used[raw]):
                 _name_a_jump(ctx, result)
     return result
+
+
+def _drop_rows_no_later_block_needs(ctx: Context, g: _Geometry, k: int) -> None:
+    """Free the VJP rows (of X and of its few-ulp move) that no block after k shares."""
+    later = {str(ctx.structure(kk).free_out(g.out_shape)) for kk in range(k + 1, len(ctx.diff))}
+    for key in [key for key in ctx.cache if key.startswith("vjp_rows ")]:
+        if key.split(" ", 1)[1].rsplit(" ", 1)[0] not in later:
+            del ctx.cache[key]
 
 
 def _name_jumps(ctx: Context, result: Measurement) -> None:
