@@ -66,6 +66,16 @@ def fd_step(x: F64, base: float, oracle_dtype: np.dtype[Any]) -> F64:
     return np.asarray(np.maximum(base, 16.0 * eps * np.abs(x)), dtype=np.float64)
 
 
+def grown(x: F64, base: float, oracle_dtype: np.dtype[Any]) -> NDArray[np.bool_]:
+    """Entries whose step grew past ``base`` to span 16 ulps (|x| above ~2e11 in float64).
+
+    With features of size ~1 a step that large steps over them: the directional checks leave
+    such entries out, and their central differences neither vouch for nor veto the complex
+    step.
+    """
+    return np.asarray(fd_step(x, base, oracle_dtype) > base)
+
+
 def kink_distance(x: F64, kinks: Sequence[float]) -> F64:
     """Distance from each entry to the nearest declared kink (inf when none)."""
     if not kinks:

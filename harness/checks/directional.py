@@ -24,7 +24,7 @@ from harness.checks.common import (
     measure,
     worst_of,
 )
-from harness.oracle import LEVELS, Levels, fd_step, kink_distance, richardson
+from harness.oracle import LEVELS, Levels, grown, kink_distance, richardson
 
 __all__ = ["check_adjoint", "check_jvp_directional", "check_vjp_directional"]
 
@@ -69,7 +69,7 @@ def _direction(ctx: Context, only: int | None) -> tuple[Vec, float]:
         if only is not None and k != only:
             u.append(np.zeros_like(r))
             continue
-        coarse = fd_step(x, t, ctx.oracle_dtype) > t
+        coarse = grown(x, t, ctx.oracle_dtype)
         # A stencil that straddles a kink or leaves the domain is not evidence.
         near = t * np.abs(r) >= 0.5 * _edge_distance(ctx, k)
         u.append(np.where(near | coarse, 0.0, r))

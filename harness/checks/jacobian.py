@@ -33,7 +33,7 @@ from harness.domains import Domain, stencil_room
 from harness.errormodel import RESOLUTION
 from harness.errors import JacobianTooLargeError
 from harness.jumps import classify_step_curve, estimate_jump
-from harness.oracle import LEVELS, central_steps, fd_step, kink_distance, richardson
+from harness.oracle import LEVELS, central_steps, fd_step, grown, kink_distance, richardson
 
 __all__ = ["check_jacobian", "jacobian_bytes"]
 
@@ -342,7 +342,7 @@ def _cs_rel_noise(ctx: Context, g: _Geometry) -> F64:
     """
     base = ctx.model.base_step(ctx.oracle_dtype)
     x = ctx.x[g.pos]
-    coarse = (fd_step(x, base, ctx.oracle_dtype) > base).astype(np.float64)
+    coarse = grown(x, base, ctx.oracle_dtype).astype(np.float64)
     reaches = ctx.structure(g.k).in_to_out(coarse, ctx.A64.shape) > 0
     a = np.abs(ctx.A64)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -394,7 +394,7 @@ def _use_complex_step(
     # ~2e11): with features of size ~1 such a step sees a jump, and its quotient, ~1e-122 at
     # tied logits of 1e122, passes the round-off test while the derivative is 0.19.
     base = ctx.model.base_step(ctx.oracle_dtype)
-    coarse = (fd_step(ctx.x[g.pos], base, ctx.oracle_dtype) > base).ravel()[g.Q[:, blk.probes]]
+    coarse = grown(ctx.x[g.pos], base, ctx.oracle_dtype).ravel()[g.Q[:, blk.probes]]
     with np.errstate(invalid="ignore"):
         finite_fd = np.abs(blk.fd[resolved & ~coarse & np.isfinite(blk.fd)])
         floor = ctx.eps_o * float(np.max(finite_fd, initial=0.0))
@@ -455,7 +455,7 @@ def _cramp(ctx: Context, g: _Geometry, h: F64, blk: _Block) -> None:
 
 
 def _sampled_block(
-    ctx: Context, g: _Geometry, h: F64, smooth: NDArray[np.bool_]
+    ctx: Context, g: _Geometry, h: F64, smooth: NDArray[np.bool_], got: tuple[F64, F64]
 ) -> tuple[_Block, str] | None:
     """A large block of many probes (softmax at (100, 256): 100 probes, 2.56 million entries)
     by the complex step, one complex forward per probe, cross-checked against central
@@ -463,13 +463,11 @@ def _sampled_block(
     all of them. The trust rules are those of :func:`_use_complex_step`, applied to the
     sample; elsewhere the complex step's error is its own round-off, and never below the
     relative error central differences reach on the sample (the full block's rule that it is
-    never tighter than they are). None when the complex step is unsupported, not trusted or
-    not finite on some smooth entry: the caller then takes central differences everywhere.
+    never tighter than they are). ``got``: the complex step's whole block. None when it is not
+    trusted or not finite on some smooth entry: the caller then takes central differences
+    everywhere.
     """
     sample = sorted(int(r) for r in ctx.rng.choice(g.R, size=CS_SAMPLE, replace=False))
-    got = _complex_step(ctx, g)
-    if got is None:
-        return None
     cs, cs_floor = got
     if not np.all(np.isfinite(cs[smooth])):
         return None
@@ -517,8 +515,9 @@ def _vjp_rows(ctx: Context, g: _Geometry, X: Any, A: Any) -> F64:
     """
     s = ctx.structure(g.k)
     free = s.free_out(g.out_shape)
-    key = f"vjp_rows {free} {id(X)}"
-    stacked = ctx.cache.get(key)
+    store: dict[tuple[Any, int], dict[int, F64]] = ctx.cache.setdefault("vjp_rows", {})
+    key = (free, id(X))
+    stacked = store.get(key)
     if stacked is None:
         # Only the inputs whose structure leaves the same output axes free can use these
         # calls: their gradients are kept, stacked (row, entry); the others' are dropped
@@ -533,7 +532,7 @@ def _vjp_rows(ctx: Context, g: _Geometry, X: Any, A: Any) -> F64:
             for kk in share:
                 parts[kk].append(np.asarray(G[kk], dtype=np.float64).ravel())
         stacked = {kk: np.stack(v) for kk, v in parts.items()}
-        ctx.cache[key] = stacked
+        store[key] = stacked
     rowmap = s.row_of_output(g.out_shape)
     # Entry [o, r] is gradient row rowmap[o] at the input entry Q[o, r]: one gather.
     rows: F64 = stacked[g.k][rowmap[:, None], g.Q]
@@ -743,13 +742,16 @@ def _block_measurements(ctx: Context, g: _Geometry) -> tuple[list[Measurement], 
     smooth = ~kink_entry
     large = g.R > CS_SAMPLE and ctx.x[g.pos].size > CS_MAX_ENTRIES
     sampled = None
+    got = None  # the complex step's block, evaluated once for a large block
     if ctx.complex_step and large:
         try:
-            sampled = _sampled_block(ctx, g, h, smooth)
+            got = _complex_step(ctx, g)
+            sampled = _sampled_block(ctx, g, h, smooth, got) if got is not None else None
         except CallFailure:
             sampled = None
     if sampled is not None:
         blk, note = sampled
+        got = None  # its floor is in blk now: not kept alive beside the block
     else:
         blk = _fd_block(ctx, g, h)
         _cramp(ctx, g, h, blk)
@@ -774,7 +776,7 @@ def _block_measurements(ctx: Context, g: _Geometry) -> tuple[list[Measurement], 
         pass
     elif ctx.complex_step:
         try:
-            note = _use_complex_step(ctx, g, blk, smooth & np.isfinite(blk.trunc), smooth)
+            note = _use_complex_step(ctx, g, blk, smooth & np.isfinite(blk.trunc), smooth, got)
         except CallFailure as exc:
             note = f"oracle: central differences (complex input failed: {exc.kind})"
     else:
@@ -930,10 +932,10 @@ def check_jacobian(ctx: Context) -> Measurement:
 
 def _drop_rows_no_later_block_needs(ctx: Context, g: _Geometry, k: int) -> None:
     """Free the VJP rows (of X and of its few-ulp move) that no block after k shares."""
-    later = {str(ctx.structure(kk).free_out(g.out_shape)) for kk in range(k + 1, len(ctx.diff))}
-    for key in [key for key in ctx.cache if key.startswith("vjp_rows ")]:
-        if key.split(" ", 1)[1].rsplit(" ", 1)[0] not in later:
-            del ctx.cache[key]
+    later = {ctx.structure(kk).free_out(g.out_shape) for kk in range(k + 1, len(ctx.diff))}
+    store = ctx.cache.get("vjp_rows", {})
+    for key in [key for key in store if key[0] not in later]:
+        del store[key]
 
 
 def _name_jumps(ctx: Context, result: Measurement) -> None:
